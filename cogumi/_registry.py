@@ -1,0 +1,28 @@
+"""Registered through the ``inspect_ai`` entry point.
+
+Inspect namespaces a task by the top-level package of the module that defines
+it, so the factories from ``cogumi_eval`` are re-declared here to be found as
+``cogumi/<name>``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from inspect_ai import Task, task
+
+import cogumi_eval.tasks as _tasks
+
+
+def _export(factory: Callable[..., Task]) -> Callable[..., Task]:
+    @functools.wraps(factory)
+    def wrapper(*args: Any, **kwargs: Any) -> Task:
+        return factory(*args, **kwargs)
+
+    wrapper.__module__ = __name__
+    return task(name=factory.__name__)(wrapper)
+
+
+gsm8k = _export(_tasks.gsm8k)

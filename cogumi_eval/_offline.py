@@ -1,0 +1,47 @@
+"""Keep Inspect's ``mockllm`` usable on machines without internet access.
+
+``mockllm`` fills in token usage by counting with tiktoken's ``o200k_base``
+encoding, which tiktoken downloads on first use; offline, every mockllm sample
+then fails. Cogumi gives ``mockllm`` (only it) a fallback: when the encoding
+cannot be loaded, usage is estimated as one token per four UTF-8 bytes, and a
+single warning says so. Outputs that carry their own usage never reach this.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+_encoding_unavailable = False
+
+
+def _estimate_tokens(text: str) -> int:
+    return max(1, (len(text.encode("utf-8")) + 3) // 4)
+
+
+def install_mockllm_offline_fallback() -> None:
+    """Give ``MockLLM.count_text_tokens`` an offline fallback (idempotent)."""
+    from inspect_ai.model import ModelAPI
+    from inspect_ai.model._providers.mockllm import MockLLM
+    from inspect_ai.model._tokens import count_text_tokens
+
+    # Only when mockllm still uses the shared tiktoken estimate (a pinned-version guard).
+    if MockLLM.count_text_tokens is not ModelAPI.count_text_tokens:
+        return
+
+    async def count_text_tokens_offline(self: MockLLM, text: str) -> int:
+        global _encoding_unavailable
+        if not _encoding_unavailable:
+            try:
+                return count_text_tokens(text)
+            except Exception as ex:  # tiktoken raises requests/OS errors when offline
+                _encoding_unavailable = True
+                logger.warning(
+                    "mockllm: tiktoken's o200k_base encoding is unavailable (%s); "
+                    "estimating token usage as UTF-8 bytes / 4.",
+                    type(ex).__name__,
+                )
+        return _estimate_tokens(text)
+
+    MockLLM.count_text_tokens = count_text_tokens_offline  # type: ignore[method-assign]

@@ -1,0 +1,62 @@
+"""The ``cogumi`` command.
+
+Each subcommand lives beside the concept it serves, in a module that exposes
+``register(subparsers)``; the parser it adds sets ``run=<function(args) -> int>``.
+Only the module of the command being run is imported, so ``cogumi gate`` does
+not pay for loading torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ._version import __version__
+
+# command name -> module that registers it
+COMMANDS: dict[str, str] = {
+    "data": "cogumi_eval.data._cli",
+}
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as ``error: <message>`` with exit status 2."""
+
+
+def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cogumi",
+        description="Evaluate, judge and gate LLM checkpoints (built on Inspect).",
+    )
+    parser.add_argument("--version", action="version", version=f"cogumi {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>")
+    for name in commands if commands is not None else COMMANDS:
+        importlib.import_module(COMMANDS[name]).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Import just the requested command's module when it is named first.
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser([first] if first in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    from .data import DataError
+
+    try:
+        return int(args.run(args) or 0)
+    except (CommandError, DataError) as ex:
+        print(f"error: {ex}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
