@@ -13,6 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from ._errors import CogumiError
 from ._version import __version__
 
 # command name -> module that registers it
@@ -21,8 +22,8 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class CommandError(Exception):
-    """A user-facing failure: printed as ``error: <message>`` with exit status 2."""
+class CommandError(CogumiError):
+    """A failure of the command line itself (bad combination of options)."""
 
 
 def build_parser(commands: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -46,11 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
-    from .data import DataError
-
     try:
         return int(args.run(args) or 0)
-    except (CommandError, DataError) as ex:
+    except CogumiError as ex:
         print(f"error: {ex}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -16,10 +16,12 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from .._errors import CogumiError
+
 DATA_DIR_ENV = "COGUMI_DATA_DIR"
 
 
-class DataError(Exception):
+class DataError(CogumiError):
     """Benchmark data could not be loaded; the message says which input and what to do."""
 
 
