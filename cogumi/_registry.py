@@ -26,3 +26,4 @@ def _export(factory: Callable[..., Task]) -> Callable[..., Task]:
 
 
 gsm8k = _export(_tasks.gsm8k)
+mmlu = _export(_tasks.mmlu)
