@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 _NUMBER = re.compile(
-    r"(?<![\w.,/])"  # not the tail of a word, decimal or fraction
+    r"(?<![\w./])"  # not the tail of a word, decimal or fraction
     r"(?P<sign>[-\u2212+])?"
     r"(?P<currency>[$\u20ac\u00a3\u00a5])?"
     r"(?P<sign2>[-\u2212])?"
-    r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)?"
+    r"(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)?"
     r"(?P<frac>\.\d+)?"
     r"(?:\s?/\s?(?P<den>\d+(?:\.\d+)?))?"
     r"(?P<percent>\s?%)?"
