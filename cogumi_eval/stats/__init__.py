@@ -1,0 +1,46 @@
+"""Statistics for comparing eval runs: intervals, paired tests, bootstrap, power.
+
+Every function returns a named result (estimate, interval, p-value, test name),
+in the spirit of ``scipy.stats``. References: Miller (2024), "Adding Error
+Bars to Evals" (arXiv 2411.00640) for clustered and paired standard errors.
+"""
+
+from ._bootstrap import bootstrap_differences, paired_bootstrap
+from ._intervals import clt_interval, clustered_stderr, wilson_interval, z_critical
+from ._multiplicity import adjust_pvalues
+from ._paired import mcnemar_exact, paired_difference
+from ._power import minimum_detectable_effect, paired_power
+from ._results import (
+    AdjustedPValues,
+    ConfidenceInterval,
+    Estimate,
+    Power,
+    StandardError,
+    TestResult,
+    VerdictShift,
+)
+from ._verdicts import PREFERENCE, VERDICTS, verdict_shift
+
+__all__ = [
+    "PREFERENCE",
+    "VERDICTS",
+    "AdjustedPValues",
+    "ConfidenceInterval",
+    "Estimate",
+    "Power",
+    "StandardError",
+    "TestResult",
+    "VerdictShift",
+    "adjust_pvalues",
+    "bootstrap_differences",
+    "clt_interval",
+    "clustered_stderr",
+    "mcnemar_exact",
+    "minimum_detectable_effect",
+    "paired_bootstrap",
+    "paired_difference",
+    "paired_power",
+    "verdict_shift",
+    "wilson_interval",
+    "z_critical",
+]

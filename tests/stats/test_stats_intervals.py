@@ -1,0 +1,91 @@
+"""Wilson, CLT and clustered intervals agree with statsmodels and Inspect to 1e-9."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from inspect_ai.scorer import SampleScore, Score, stderr
+from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.weightstats import DescrStatsW
+
+from cogumi_eval.stats import clt_interval, clustered_stderr, wilson_interval
+
+TOL = 1e-9
+
+
+@pytest.mark.parametrize("successes,n", [(0, 10), (7, 10), (10, 10), (70, 100), (1, 1319), (9876, 14042)])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_wilson_matches_statsmodels(successes: int, n: int, confidence: float) -> None:
+    low, high = proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
+    result = wilson_interval(successes, n, confidence=confidence)
+    assert result.interval.low == pytest.approx(low, abs=TOL)
+    assert result.interval.high == pytest.approx(high, abs=TOL)
+    assert result.estimate == successes / n
+    assert result.method == "wilson"
+
+
+def test_clt_interval_matches_statsmodels_zconfint() -> None:
+    values = np.random.default_rng(3).random(57)
+    low, high = DescrStatsW(values).zconfint_mean(alpha=0.05)
+    result = clt_interval(values)
+    assert (result.interval.low, result.interval.high) == pytest.approx((low, high), abs=TOL)
+    assert result.se == pytest.approx(values.std(ddof=1) / np.sqrt(values.size), abs=TOL)
+
+
+def _clustered_data(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    clusters = rng.integers(0, 12, size=300)
+    # a per-cluster difficulty makes the scores correlated within a cluster
+    difficulty = rng.random(12)
+    values = (rng.random(300) < difficulty[clusters]).astype(float)
+    return values, clusters
+
+
+def test_clustered_stderr_matches_statsmodels_cluster_robust_ols() -> None:
+    values, clusters = _clustered_data()
+    fit = sm.OLS(values, np.ones_like(values)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    assert clustered_stderr(values, clusters).se == pytest.approx(float(fit.bse[0]), abs=TOL)
+
+
+def test_clustered_stderr_matches_inspect_stderr_cluster() -> None:
+    values, clusters = _clustered_data(seed=8)
+    scores = [
+        SampleScore(score=Score(value=float(v)), sample_id=i, sample_metadata={"subject": int(c)})
+        for i, (v, c) in enumerate(zip(values, clusters))
+    ]
+    inspect_se = stderr(cluster="subject")(scores)
+    assert clustered_stderr(values, clusters).se == pytest.approx(float(inspect_se), abs=TOL)
+
+
+def test_clustered_stderr_without_correction_is_millers_double_sum() -> None:
+    values, clusters = _clustered_data(seed=11)
+    n, mean = values.size, values.mean()
+    clt_part = np.sum((values - mean) ** 2) / n**2
+    cross = sum(
+        (values[i] - mean) * (values[j] - mean)
+        for i in range(n)
+        for j in range(n)
+        if i != j and clusters[i] == clusters[j]
+    ) / n**2
+    miller = np.sqrt(clt_part + cross)
+    assert clustered_stderr(values, clusters, correction=False).se == pytest.approx(miller, abs=TOL)
+
+
+def test_clustering_by_singleton_clusters_equals_the_plain_clt_stderr() -> None:
+    values = np.random.default_rng(2).random(40)
+    clustered = clustered_stderr(values, list(range(40))).se
+    assert clustered == pytest.approx(values.std(ddof=1) / np.sqrt(40), abs=TOL)
+
+
+def test_clt_interval_with_clusters_is_wider_when_clusters_correlate() -> None:
+    values, clusters = _clustered_data()
+    plain = clt_interval(values)
+    clustered = clt_interval(values, clusters=clusters)
+    assert clustered.method == "clt-clustered" and clustered.clusters == 12
+    assert clustered.se > plain.se
+
+
+def test_missing_cluster_label_is_an_error_naming_the_observation() -> None:
+    with pytest.raises(ValueError, match="observation 1"):
+        clustered_stderr([1.0, 0.0, 1.0], ["a", None, "b"])
