@@ -56,8 +56,8 @@ def bootstrap_differences(
         sums, sizes = d, np.ones_like(d)
     else:
         codes = cluster_codes(clusters, d.size)
-        sums = np.bincount(codes, weights=d)
-        sizes = np.bincount(codes).astype(np.float64)  # type: ignore[assignment]
+        sums = np.bincount(codes, weights=d).astype(np.float64)
+        sizes = np.bincount(codes).astype(np.float64)
     rng = np.random.default_rng(seed)
     units = sums.size
     distinct, counts = np.unique(np.column_stack([sums, sizes]), axis=0, return_counts=True)
