@@ -2,3 +2,15 @@
 
 Each family lives in its own module and is re-exported here.
 """
+
+from ._consistency import (
+    agreement,
+    answer_agreement,
+    answer_consistency,
+    consistency,
+    majority_accuracy,
+    majority_vote,
+    mean_accuracy,
+    verdict_distribution,
+    verdict_distribution_reducer,
+)
