@@ -113,12 +113,13 @@ def agreement() -> Metric:
 
 
 @metric(scores="unreduced")
-def majority_accuracy(to_float: ValueToFloat = value_to_float()) -> Metric:
+def majority_accuracy(to_float: ValueToFloat | None = None) -> Metric:
     """Accuracy of the majority answer across epochs (ties: share of tied answers correct).
 
     Args:
-        to_float: maps a score value to 1.0 (correct) .. 0.0, as Inspect's metrics do.
+        to_float: maps a score value to 1.0 (correct) .. 0.0 (default: Inspect's ``value_to_float()``).
     """
+    to_float = to_float or value_to_float()
 
     def compute(scores: list[SampleScore]) -> Value:
         return _mean([majority_correct(g, to_float)[0] for g in by_sample(scores)])
@@ -127,12 +128,13 @@ def majority_accuracy(to_float: ValueToFloat = value_to_float()) -> Metric:
 
 
 @metric(scores="unreduced")
-def mean_accuracy(to_float: ValueToFloat = value_to_float()) -> Metric:
+def mean_accuracy(to_float: ValueToFloat | None = None) -> Metric:
     """Mean over samples of the per-sample mean score across epochs.
 
     Args:
-        to_float: maps a score value to a float, as Inspect's metrics do.
+        to_float: maps a score value to a float (default: Inspect's ``value_to_float()``).
     """
+    to_float = to_float or value_to_float()
 
     def compute(scores: list[SampleScore]) -> Value:
         return _mean([_mean([to_float(s.value) for s in g]) for g in by_sample(scores)])
@@ -215,18 +217,19 @@ def answer_agreement() -> ScoreReducer:
 
 
 @score_reducer(name="majority_vote")
-def majority_vote(to_float: ValueToFloat = value_to_float()) -> ScoreReducer:
+def majority_vote(to_float: ValueToFloat | None = None) -> ScoreReducer:
     """Self-consistency vote: the most common answer, scored by its correctness.
 
     Args:
-        to_float: maps a score value to 1.0 (correct) .. 0.0.
+        to_float: maps a score value to 1.0 (correct) .. 0.0 (default: Inspect's ``value_to_float()``).
     """
+    convert = to_float or value_to_float()
 
     def reduce(scores: list[Score]) -> Score:
         kept = _reducible(scores)
         if not kept:
             return Score.unscored(reason="scoring_failed", explanation="no epoch was scored")
-        credit, answer = majority_correct(kept, to_float)
+        credit, answer = majority_correct(kept, convert)
         return Score(value=credit, answer=answer, metadata=_answers_metadata(kept))
 
     return reduce
