@@ -14,6 +14,7 @@ from typing import Any
 from inspect_ai import Task, task
 
 import cogumi_eval.tasks as _tasks
+from cogumi_eval.model import _provider as _model_provider  # noqa: F401  (--model cogumi/<ref>, lineage hook)
 
 
 def _export(factory: Callable[..., Task]) -> Callable[..., Task]:
