@@ -44,4 +44,4 @@ def install_mockllm_offline_fallback() -> None:
                 )
         return _estimate_tokens(text)
 
-    MockLLM.count_text_tokens = count_text_tokens_offline  # type: ignore[method-assign]
+    MockLLM.count_text_tokens = count_text_tokens_offline  # type: ignore[method-assign,assignment]

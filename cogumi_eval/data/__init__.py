@@ -24,13 +24,13 @@ from ._verify import FileReport, verify_data_dir
 
 __all__ = [
     "DATA_DIR_ENV",
+    "LETTERS",
     "ChecksumError",
     "DataError",
     "DataSourceError",
     "FileReport",
     "GSM8KRecord",
     "HumanEvalProblem",
-    "LETTERS",
     "MMLURecord",
     "PinnedFile",
     "RecordError",

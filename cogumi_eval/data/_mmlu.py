@@ -131,4 +131,4 @@ def load_mmlu(
     return RecordSet(records, _hub.MMLU_HUB.describe())
 
 
-__all__ = ["MMLURecord", "LETTERS", "load_mmlu", "mmlu_subjects", "check_subjects", "DataError"]
+__all__ = ["LETTERS", "DataError", "MMLURecord", "check_subjects", "load_mmlu", "mmlu_subjects"]

@@ -14,12 +14,12 @@ from cogumi_eval.data import (
     DataError,
     DataSourceError,
     RecordError,
+    _hub,
     load_gsm8k,
     load_humaneval,
     load_mmlu,
     mmlu_subjects,
 )
-from cogumi_eval.data import _hub
 
 
 def test_gsm8k_splits_have_the_published_sizes(data_dir: Path) -> None:
