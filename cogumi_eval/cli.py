@@ -19,6 +19,7 @@ from ._version import __version__
 # command name -> module that registers it
 COMMANDS: dict[str, str] = {
     "data": "cogumi_eval.data._cli",
+    "gate": "cogumi_eval.gate._cli",
 }
 
 

@@ -147,5 +147,7 @@ def paired_bootstrap(
             "candidate_mean": float(c.mean()),
             "baseline_mean": float(b.mean()),
             "interval_method": "percentile",
+            "pvalue_greater": p_greater,
+            "pvalue_less": p_less,
         },
     )
