@@ -1,0 +1,134 @@
+"""``cogumi report`` and ``analysis.write_report``: HTML with embedded plots, Markdown with PNGs."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from cogumi_eval import analysis
+from cogumi_eval.cli import main
+
+TIE_BLUE = (0x4C, 0x6E, 0xF5)  # the tie colour of the verdict plot
+
+
+def embedded_pngs(page: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
+
+
+def test_html_report_is_self_contained_with_every_plot_embedded(analysis_logs, tmp_path):
+    out = analysis.write_report(analysis_logs.series + [analysis_logs.epochs], tmp_path / "r.html")
+    page = out.read_text()
+    pngs = embedded_pngs(page)
+    assert len(pngs) == 3  # accuracy, verdicts, consistency
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in pngs)
+    # nothing fetched from elsewhere
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_markdown_report_writes_its_pngs_beside_it(analysis_logs, tmp_path):
+    out = analysis.write_report(
+        [analysis_logs.mmlu_base, analysis_logs.mmlu_candidate], tmp_path / "mmlu.md"
+    )
+    text = out.read_text()
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert linked == ["mmlu-accuracy.png", "mmlu-subjects.png"]
+    assert all((tmp_path / name).read_bytes().startswith(b"\x89PNG") for name in linked)
+    assert "| virology | 5 | 80.0% | 0.0% | -80.0 pp |" in text
+
+
+def test_report_compares_two_runs_of_one_task_on_its_own(analysis_logs, tmp_path):
+    out = analysis.write_report(
+        [analysis_logs.mmlu_base, analysis_logs.mmlu_candidate], tmp_path / "r.md"
+    )
+    assert "## candidate against base" in out.read_text()
+
+
+def test_report_compares_the_named_baseline_and_candidate(analysis_logs, tmp_path):
+    out = analysis.write_report(
+        analysis_logs.series,
+        tmp_path / "r.md",
+        baseline=str(analysis_logs.series[0]),
+        candidate="merged",
+    )
+    text = out.read_text()
+    assert "## merged against sft" in text
+    assert "| 80.0% | 44.0% | -36.0 pp | 0 | 18 | 32 |" in text
+
+
+def test_report_lists_problem_logs(analysis_logs, tmp_path):
+    out = analysis.write_report(analysis_logs.bad_folder, tmp_path / "r.md")
+    text = out.read_text()
+    assert "## Logs with problems" in text
+    assert "truncated.eval | unreadable" in text
+
+
+def test_cli_writes_the_report_and_warns_about_skipped_logs(analysis_logs, tmp_path, capsys):
+    code = main(
+        [
+            "report",
+            str(analysis_logs.bad_folder),
+            str(analysis_logs.epochs),
+            "--out",
+            str(tmp_path / "r.html"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "wrote" in captured.out and "(4 runs)" in captured.out
+    assert "truncated.eval: unreadable" in captured.err
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+
+
+def test_cli_rejects_an_unknown_report_format(analysis_logs, tmp_path, capsys):
+    code = main(["report", str(analysis_logs.epochs), "--out", str(tmp_path / "r.pdf")])
+    assert code == 2
+    assert "written as .html or .md" in capsys.readouterr().err
+
+
+def test_cli_rejects_a_baseline_without_a_candidate(analysis_logs, tmp_path, capsys):
+    code = main(
+        ["report", str(analysis_logs.epochs), "--baseline", "x", "--out", str(tmp_path / "r.md")]
+    )
+    assert code == 2
+    assert "both --baseline and --candidate" in capsys.readouterr().err
+
+
+def test_html_report_renders_in_headless_chromium(analysis_logs, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium): cannot screenshot the report"
+        )
+    from matplotlib.image import imread
+
+    page = analysis.write_report(analysis_logs.series, tmp_path / "report.html")
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,2400",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pixels = (imread(shot)[:, :, :3] * 255).round().astype(int)
+    assert pixels.shape[:2] == (2400, 1200)
+    # the verdict plot is on the page: its tie colour fills many pixels
+    tie = (abs(pixels - TIE_BLUE).max(axis=2) <= 2).sum()
+    assert tie > 10_000
