@@ -20,6 +20,7 @@ from ._version import __version__
 COMMANDS: dict[str, str] = {
     "data": "cogumi_eval.data._cli",
     "gate": "cogumi_eval.gate._cli",
+    "report": "cogumi_eval.analysis._cli",
 }
 
 
