@@ -14,3 +14,15 @@ from ._consistency import (
     verdict_distribution,
     verdict_distribution_reducer,
 )
+from ._verdicts import (
+    VERDICT_KEYS,
+    VerdictRates,
+    error_rate,
+    inconsistency_rate,
+    loss_rate,
+    preference_rate,
+    tie_rate,
+    verdict_rate_metrics,
+    verdict_rates,
+    win_rate,
+)

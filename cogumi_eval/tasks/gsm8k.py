@@ -21,6 +21,7 @@ from inspect_ai.scorer import (
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
 from ..data import GSM8KRecord, RecordSet, load_gsm8k
+from ..judge import judge_scorers
 from ._common import dataset_metadata
 from ._numeric import extract_final_number, normalise_number, numbers_equal
 
@@ -117,6 +118,14 @@ def gsm8k(
     data_dir: str | None = None,
     strict: bool = True,
     verify: bool = True,
+    judge: str | None = None,
+    baseline: str | None = None,
+    judge_template: str | None = None,
+    judge_repeats: int = 1,
+    judge_swap: bool = True,
+    allow_missing: bool = False,
+    budget_usd: float | None = None,
+    baselines: str | None = None,
 ) -> Task:
     """GSM8K with a step-by-step prompt and exact final-number scoring.
 
@@ -127,6 +136,15 @@ def gsm8k(
         data_dir: data folder (default ``$COGUMI_DATA_DIR``; without one, the hub).
         strict: fail on a malformed record (True) or skip and report it (False).
         verify: check data files against the pinned sha256 checksums.
+        judge: "pairwise" to also judge each answer against a stored baseline answer
+            (grader: the ``grader`` model role); see ``cogumi_eval.judge.judge_scorers``.
+        baseline: the model whose stored answers are the baseline (default openai/gpt-4-turbo).
+        judge_template: judge definition under ``judges/`` (default pairwise-math).
+        judge_repeats: grader calls per order, to measure the judge's own noise (kappa).
+        judge_swap: judge both orders, MT-Bench rule (True) or one order (False).
+        allow_missing: score samples without a baseline answer 'error' instead of failing.
+        budget_usd: stop before new grader calls pass this many dollars.
+        baselines: baseline store folder, .jsonl file or eval log (default results/baselines).
     """
     records = load_gsm8k(split, data_dir=data_dir, strict=strict, verify=verify)  # type: ignore[arg-type]
     train = load_gsm8k("train", data_dir=data_dir, strict=strict, verify=verify) if fewshot else None
@@ -134,6 +152,19 @@ def gsm8k(
     return Task(
         dataset=MemoryDataset(gsm8k_samples(records), name=f"gsm8k-{split}"),
         solver=[gsm8k_prompt(block), generate()],
-        scorer=final_number(),
+        scorer=[
+            final_number(),
+            *judge_scorers(
+                "gsm8k",
+                judge,
+                baseline,
+                judge_template=judge_template,
+                judge_repeats=judge_repeats,
+                judge_swap=judge_swap,
+                allow_missing=allow_missing,
+                budget_usd=budget_usd,
+                baselines=baselines,
+            ),
+        ],
         metadata=dataset_metadata("gsm8k", records, fewshot=fewshot, fewshot_seed=fewshot_seed),
     )
