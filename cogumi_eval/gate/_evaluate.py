@@ -396,9 +396,10 @@ def _decide(draft: _Draft) -> RuleResult:
                 verdict = "underpowered"
                 reasons = [
                     (
-                        f"underpowered: with {result.n} pairs a drop of {power.effect:.3f} is detected with power "
+                        f"underpowered: {result.n} pairs tell a {power.effect:.3f} drop from no change with power "
                         f"{power.power:.2f} < {power.required:.2f} (minimum detectable effect {power.mde:.3f}; "
-                        f"about {power.needed_n} pairs needed); no significant drop, non-inferiority not shown"
+                        f"about {power.needed_n} pairs needed); no significant drop beyond the margin, "
+                        "non-inferiority not shown"
                     )
                 ]
             elif rule.metric != "verdicts":

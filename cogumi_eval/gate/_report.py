@@ -145,6 +145,8 @@ class GateReport:
         for result in self.rules:
             counts[result.verdict] = counts.get(result.verdict, 0) + 1
         status = {0: "PASSED", 1: "FAILED (regression)", 2: "ERROR"}[self.exit_code]
+        if self.exit_code == 0 and any(r.verdict in ("warn", "underpowered") for r in self.rules):
+            status = "PASSED with warnings"
         tally = ", ".join(f"{counts[v]} {v}" for v in SEVERITY if v in counts)
         return f"gate {status}: {tally}; {self.correction_note()}"
 

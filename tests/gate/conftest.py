@@ -130,6 +130,11 @@ def sixty_six_vs_seventy() -> tuple[list[int], list[int]]:
 
 
 @pytest.fixture(scope="session")
+def small_outcomes() -> tuple[list[int], list[int]]:
+    return sixty_six_vs_seventy()
+
+
+@pytest.fixture(scope="session")
 def small_logs(gate_logs: Callable[..., Path]) -> tuple[Path, Path]:
     baseline, candidate = sixty_six_vs_seventy()
     return (

@@ -9,6 +9,7 @@ import pytest
 
 from cogumi_eval.cli import main
 from cogumi_eval.gate import evaluate_gate
+from cogumi_eval.stats import minimum_detectable_effect, paired_difference
 
 TIE_RULE = """
 [[rule]]
@@ -58,7 +59,7 @@ def test_tie_collapse_also_fails_the_verdict_shift_rule(tie_logs: tuple[Path, Pa
 
 
 def test_66_vs_70_percent_on_50_samples_is_underpowered_not_a_pass(
-    small_logs: tuple[Path, Path], write_spec: Callable[[str], Path]
+    small_logs: tuple[Path, Path], small_outcomes: tuple[list[int], list[int]], write_spec: Callable[[str], Path]
 ) -> None:
     report = evaluate_gate(*small_logs, write_spec(NONINFERIORITY_RULE.format(extra="")))
     rule = report.rule("gsm8k accuracy")
@@ -67,7 +68,11 @@ def test_66_vs_70_percent_on_50_samples_is_underpowered_not_a_pass(
     # no significant drop beyond 10 points, and non-inferiority at 10 points is not shown either
     assert rule.pvalue is not None and rule.pvalue > 0.025
     assert rule.pvalue_noninferiority is not None and rule.pvalue_noninferiority > 0.025
-    assert rule.power is not None and rule.power.mde > 0.10 and rule.power.needed_n > 50
+    baseline, candidate = small_outcomes
+    paired = paired_difference(candidate, baseline)
+    expected = minimum_detectable_effect(50, sd=paired.se * 50**0.5, alpha=0.025, power=0.8)
+    assert rule.power is not None and rule.power.mde == pytest.approx(expected.mde)
+    assert rule.power.mde > 0.10 and rule.power.needed_n > 50
     assert report.exit_code == 0  # on_underpowered = "warn" (the default)
 
 
