@@ -9,6 +9,7 @@ from ._compare import compare, subject_deltas
 from ._consistency import consistency
 from ._errors import AnalysisError, LogProblemWarning
 from ._logs import LogProblem, Logs, LogSet, Run, load
+from ._paired import PairedSummary, paired_summary
 from ._plots import plot_accuracy, plot_consistency, plot_subject_deltas, plot_verdicts
 from ._report import Report, build_report, write_report
 from ._runs import runs
@@ -21,12 +22,14 @@ __all__ = [
     "LogProblemWarning",
     "LogSet",
     "Logs",
+    "PairedSummary",
     "Report",
     "Run",
     "build_report",
     "compare",
     "consistency",
     "load",
+    "paired_summary",
     "plot_accuracy",
     "plot_consistency",
     "plot_subject_deltas",

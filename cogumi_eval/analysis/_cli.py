@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     report.add_argument("--baseline", help="run to compare against: log path, run label or eval id")
     report.add_argument("--candidate", help="run compared with the baseline")
     report.add_argument(
-        "--spec", help="gate spec (TOML) evaluated on baseline and candidate; exit 1 if it fails"
+        "--spec",
+        help="gate spec (TOML) evaluated on baseline and candidate; exit code as cogumi gate (1 regression)",
     )
     report.add_argument("--title", help='page title (default "Cogumi report")')
     report.set_defaults(run=run_report)
@@ -47,7 +48,7 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"warning: {problem.log}: {problem.reason} ({action})", file=sys.stderr)
     out = write_report(report, args.out)
     print(f"wrote {out} ({len(report.logset.runs)} runs)")
-    if report.gate_passed is not None:
-        print("gate: pass" if report.gate_passed else "gate: REGRESSION")
-        return 0 if report.gate_passed else 1
-    return 0
+    gate = next((s.banner for s in report.sections if s.banner), None)
+    if gate is not None:
+        print(gate[1])
+    return report.gate_exit_code or 0

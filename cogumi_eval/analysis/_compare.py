@@ -9,9 +9,9 @@ from typing import TypeAlias
 import pandas as pd
 from inspect_ai.log import EvalLog
 
+from ..metrics._consistency import NO_ANSWER
 from ._errors import AnalysisError
 from ._logs import Logs, LogSet, load
-from ..metrics._consistency import NO_ANSWER
 from ._samples import sample_frame
 
 RunRef: TypeAlias = "str | os.PathLike[str] | EvalLog | pd.DataFrame"

@@ -7,7 +7,7 @@ can declare), so the table matches what ``inspect view`` shows for the same log.
 from __future__ import annotations
 
 import pandas as pd
-from inspect_ai.scorer import Score
+from inspect_ai.scorer import Score, value_to_float
 
 from ..metrics._consistency import majority_correct
 from ._logs import Logs
@@ -65,7 +65,7 @@ def _majority_accuracy(own: pd.DataFrame) -> float:
     credits = [
         majority_correct(
             [Score(value=float(c), answer=a) for a, c in zip(group["answer"], group["correct"])],
-            float,
+            value_to_float(),
         )[0]
         for _, group in scored.groupby("id", sort=False)
     ]

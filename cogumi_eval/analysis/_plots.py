@@ -143,9 +143,13 @@ def plot_accuracy(
     ax.set_ylim(0, 1.1)
     _percent_axis(ax)
     ax.set_ylabel(metric)
-    interval = shown["interval"].dropna()
-    level = f" ({interval.iloc[0]} interval)" if not interval.empty else ""  # e.g. "wilson 95%"
-    ax.set_title(title + level)
+    # "wilson 95%", "clt-clustered 95%": name the level once and every method used
+    methods = list(dict.fromkeys(shown["interval"].dropna()))
+    if methods:
+        level = methods[0].rsplit(" ", 1)[-1]
+        names = ", ".join(m.rsplit(" ", 1)[0] for m in methods)
+        title += f" ({level} intervals: {names})"
+    ax.set_title(title)
     if len(tasks) > 1:
         from matplotlib.patches import Patch
 

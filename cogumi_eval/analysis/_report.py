@@ -20,6 +20,7 @@ from ._compare import compare, subject_deltas
 from ._consistency import consistency
 from ._errors import AnalysisError
 from ._logs import Logs, LogSet, load
+from ._paired import paired_summary
 from ._plots import plot_accuracy, plot_consistency, plot_subject_deltas, plot_verdicts
 from ._runs import NO_SCORES, runs
 from ._verdicts import verdicts
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 WORST_QUESTIONS = 10
+CONSISTENCY_NOTE = (
+    "Consistency: share of questions answered the same every epoch. Agreement: share of a "
+    "question's epoch pairs giving the same answer. Majority accuracy scores each question's "
+    "most common answer."
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Section:
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
     warning: bool = False
+    banner: tuple[str, str] | None = None  # ("pass" | "fail", text) shown first, coloured
 
 
 @dataclass
@@ -58,13 +65,14 @@ class Report:
         title: the page title.
         sections: in reading order.
         logset: the logs it was built from.
-        gate_passed: the gate's outcome when a spec was given, else None.
+        gate_exit_code: the gate's exit code (0 pass, 1 regression, 2 error) when a spec
+            was given, else None.
     """
 
     title: str
     sections: list[Section]
     logset: LogSet
-    gate_passed: bool | None = None
+    gate_exit_code: int | None = None
 
 
 def build_report(
@@ -80,7 +88,7 @@ def build_report(
     Args:
         logs: log files, folders, ``EvalLog`` objects, or a ``LogSet``.
         baseline: the run to compare against (label, eval id or log path); with
-            ``candidate``. Without both, two runs of one task are compared automatically.
+            ``candidate``. Without both, each task run exactly twice has its two runs compared.
         candidate: the run compared with the baseline.
         spec: a gate spec (TOML); its rules are evaluated on baseline and candidate.
         title: the page title (default "Cogumi report").
@@ -96,13 +104,12 @@ def build_report(
     if logset.problems:
         report.sections.append(_problems(logset))
     report.sections.extend(_figure_sections(logset, frame))
-    pair = _pair(logset, baseline, candidate)
-    if pair is not None:
-        report.sections.append(_comparison(logset, *pair))
-    if spec is not None and pair is not None:
-        section, passed = _gate(logset, *pair, Path(spec))
-        report.sections.append(section)
-        report.gate_passed = passed
+    pairs = _pairs(logset, baseline, candidate)
+    report.sections.extend(_comparison(logset, *pair) for pair in pairs)
+    if spec is not None:
+        section, code = _gate(logset, *pairs[0], Path(spec))
+        report.sections.insert(1, section)  # the verdict belongs at the top
+        report.gate_exit_code = code
     return report
 
 
@@ -249,9 +256,7 @@ def _figure_sections(logset: LogSet, frame: pd.DataFrame) -> list[Section]:
         sections.append(
             Section(
                 "Consistency across epochs",
-                [
-                    "How often each question gets its most common answer; majority accuracy scores it."
-                ],
+                [CONSISTENCY_NOTE],
                 [("", shown)],
                 [_render("consistency", "Consistency histogram", plot_consistency(logset))],
             )
@@ -259,18 +264,19 @@ def _figure_sections(logset: LogSet, frame: pd.DataFrame) -> list[Section]:
     return sections
 
 
-def _pair(logset: LogSet, baseline: str | None, candidate: str | None) -> tuple[str, str] | None:
+def _pairs(logset: LogSet, baseline: str | None, candidate: str | None) -> list[tuple[str, str]]:
+    """The named pair; else, for each task run exactly twice, its two runs in order."""
     if baseline is not None and candidate is not None:
-        return logset.run(baseline).label, logset.run(candidate).label
-    if len(logset.runs) == 2 and logset.runs[0].task == logset.runs[1].task:
-        return logset.runs[0].label, logset.runs[1].label
-    return None
+        return [(logset.run(baseline).label, logset.run(candidate).label)]
+    by_task: dict[str, list[str]] = {}
+    for run in logset.runs:
+        by_task.setdefault(run.task, []).append(run.label)
+    return [(labels[0], labels[1]) for labels in by_task.values() if len(labels) == 2]
 
 
 def _comparison(logset: LogSet, a: str, b: str) -> Section:
     paired = compare(a, b, logs=logset)
     section = Section(f"{b} against {a}")
-    counts = paired["change"].value_counts()
     section.paragraphs.append(
         f"Paired on {len(paired)} question(s) of {paired.attrs['task']}"
         + (
@@ -280,19 +286,40 @@ def _comparison(logset: LogSet, a: str, b: str) -> Section:
         )
         + "."
     )
-    summary = pd.DataFrame(
-        [
+    summary = paired_summary(paired)
+    row: dict[str, Any] = {
+        f"{a} accuracy": _pct(paired["a_correct"].mean()),
+        f"{b} accuracy": _pct(paired["b_correct"].mean()),
+    }
+    if summary.accuracy is not None:
+        ci = summary.accuracy.interval
+        row["change (95% interval)"] = (
+            f"{_points(summary.accuracy.estimate)} ({_points(ci.low)} to {_points(ci.high)})"
+        )
+        test = summary.mcnemar or summary.accuracy
+        row["p (two-sided)"] = f"{_p(test.pvalue)} ({test.test})"
+    row.update(better=summary.better, worse=summary.worse, same=summary.same)
+    section.tables.append((f"Accuracy, question by question ({b} − {a}).", pd.DataFrame([row])))
+    if summary.verdicts is not None:
+        shift = summary.verdicts
+        table = pd.DataFrame(
             {
-                f"{a} accuracy": _pct(paired["a_correct"].mean()),
-                f"{b} accuracy": _pct(paired["b_correct"].mean()),
-                "change": _points(paired["delta"].mean()),
-                "better": int(counts.get("better", 0)),
-                "worse": int(counts.get("worse", 0)),
-                "same": int(counts.get("same", 0)),
+                "verdict": list(shift.categories),
+                a: [_pct(shift.baseline_rates[c]) for c in shift.categories],
+                b: [_pct(shift.candidate_rates[c]) for c in shift.categories],
             }
-        ]
-    )
-    section.tables.append(("", summary))
+        )
+        ci = shift.interval
+        section.tables.append(
+            (
+                (
+                    f"Judge verdicts on {shift.n} paired question(s): {shift.test} "
+                    f"p {_p(shift.pvalue, '= ')}; preference (win 1, tie ½, loss 0) "
+                    f"{_points(shift.estimate)} ({_points(ci.low)} to {_points(ci.high)})."
+                ),
+                table,
+            )
+        )
     worse = paired[paired["change"] == "worse"].head(WORST_QUESTIONS)
     if not worse.empty:
         columns = ["id", "subject", "target", "a_answer", "b_answer"]
@@ -316,10 +343,41 @@ def _comparison(logset: LogSet, a: str, b: str) -> Section:
     return section
 
 
-def _gate(logset: LogSet, a: str, b: str, spec: Path) -> tuple[Section, bool]:
-    raise AnalysisError(
-        f"gate results for {spec} need cogumi_eval.gate's evaluation API, which this build lacks"
+def _gate(logset: LogSet, a: str, b: str, spec: Path) -> tuple[Section, int]:
+    from ..gate import evaluate_gate
+
+    baseline, candidate = logset.run(a), logset.run(b)
+    for side, run in (("baseline", baseline), ("candidate", candidate)):
+        if not run.location or not Path(run.location).is_file():
+            raise AnalysisError(f"the gate reads log files; the {side} run {run.label!r} has none")
+    report = evaluate_gate(baseline.location, candidate.location, spec)
+    section = Section(f"Gate: {spec.name}")
+    section.banner = ("pass" if report.exit_code == 0 else "fail", report.summary())
+    rows = [
+        {
+            "rule": r.name,
+            "task / metric": f"{r.task} / {r.metric}",
+            a: _number(r.baseline),
+            b: _number(r.candidate),
+            "delta (interval)": _delta(r.delta, r.delta_interval),
+            "margin": _number(r.margin),
+            "test": r.test or "",
+            "p (adjusted)": f"{_p(r.pvalue)} ({_p(r.pvalue_adjusted)})"
+            if r.pvalue is not None
+            else "",
+            "verdict": r.verdict,
+        }
+        for r in report.rules
+    ]
+    section.tables.append(
+        (f"Rules of {report.spec}; {report.correction_note()}.", pd.DataFrame(rows))
     )
+    reasons = pd.DataFrame(
+        {"rule": [r.name for r in report.rules], "why": [r.reason for r in report.rules]}
+    )
+    section.tables.append(("", reasons))
+    section.paragraphs.extend(f"Warning: {w}" for w in report.warnings)
+    return section, report.exit_code
 
 
 # --- rendering --------------------------------------------------------------
@@ -337,6 +395,22 @@ def _plots(report: Report) -> list[Plot]:
 
 def _png_name(out: Path, plot: Plot) -> str:
     return f"{out.stem}-{plot.name}.png"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:.3f}"
+
+
+def _delta(value: float | None, interval: Any) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return f"{value:+.3f}" + (f" ({interval.low:+.3f} to {interval.high:+.3f})" if interval else "")
+
+
+def _p(value: float | None, equals: str = "") -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return "< 0.001" if value < 0.001 else f"{equals}{value:.3f}"
 
 
 def _pct(value: Any, decimals: int = 1) -> str:
@@ -357,13 +431,13 @@ body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #dee2e6; padding-bottom: 0.2rem; }
 .meta { color: #6c757d; font-size: 0.9rem; }
-table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.88rem; }
+table { border-collapse: collapse; margin: 0.2rem 0 1rem; font-size: 0.88rem; }
 th, td { border: 1px solid #dee2e6; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top;
          white-space: nowrap; }
 .warning td { white-space: normal; }
 .scroll { overflow-x: auto; }
 th { background: #f1f3f5; }
-caption { caption-side: top; text-align: left; color: #495057; padding-bottom: 0.3rem; }
+p.caption { color: #495057; font-size: 0.9rem; margin: 0.8rem 0 0.2rem; }
 figure { margin: 0.6rem 0 1.2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e9ecef; }
 figcaption { color: #6c757d; font-size: 0.85rem; }
@@ -390,11 +464,14 @@ def render_html(report: Report) -> str:
     for section in report.sections:
         parts.append('<section class="warning">' if section.warning else "<section>")
         parts.append(f"<h2>{html.escape(section.heading)}</h2>")
+        if section.banner:
+            css, text = section.banner
+            parts.append(f'<p class="{css}">{html.escape(text)}</p>')
         parts.extend(f"<p>{html.escape(p)}</p>" for p in section.paragraphs)
         for caption, table in section.tables:
-            rendered = table.to_html(index=False, escape=True, border=0, na_rep="")
             if caption:
-                rendered = rendered.replace(">", f"><caption>{html.escape(caption)}</caption>", 1)
+                parts.append(f'<p class="caption">{html.escape(caption)}</p>')
+            rendered = table.to_html(index=False, escape=True, border=0, na_rep="")
             parts.append(f'<div class="scroll">{rendered}</div>')
         for plot in section.plots:
             data = base64.b64encode(plot.png).decode("ascii")
@@ -419,6 +496,8 @@ def render_markdown(report: Report, out: Path) -> str:
         lines += [f"## {section.heading}", ""]
         if section.warning:
             lines += ["> **Warning**", ""]
+        if section.banner:
+            lines += [f"**{section.banner[1]}**", ""]
         for paragraph in section.paragraphs:
             lines += [paragraph, ""]
         for caption, table in section.tables:

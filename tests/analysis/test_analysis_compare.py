@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from statsmodels.stats.contingency_tables import mcnemar
 
 from cogumi_eval import analysis
 from cogumi_eval.analysis import AnalysisError
@@ -91,3 +92,32 @@ def test_subject_deltas_rank_subjects_worst_first(analysis_logs):
 def test_subject_deltas_need_subjects(analysis_logs):
     with pytest.raises(AnalysisError, match="no subject"):
         analysis.subject_deltas(analysis.compare(analysis_logs.series[0], analysis_logs.series[1]))
+
+
+def test_paired_summary_tests_accuracy_with_mcnemar_on_one_epoch(analysis_logs):
+    summary = analysis.paired_summary(
+        analysis.compare(analysis_logs.series[0], analysis_logs.series[2])
+    )
+    # sft right on 40, merged on 22, merged's right answers a subset of sft's: 18 discordant pairs
+    assert (summary.better, summary.worse, summary.same) == (0, 18, 32)
+    assert summary.accuracy is not None and summary.accuracy.estimate == pytest.approx(-0.36)
+    assert summary.mcnemar is not None
+    assert summary.mcnemar.pvalue == pytest.approx(mcnemar([[22, 18], [0, 10]], exact=True).pvalue)
+
+
+def test_paired_summary_reads_the_verdict_shift(analysis_logs):
+    summary = analysis.paired_summary(
+        analysis.compare(analysis_logs.series[0], analysis_logs.series[2])
+    )
+    assert summary.verdicts is not None
+    assert summary.verdicts.baseline_rates["tie"] == pytest.approx(0.70)
+    assert summary.verdicts.candidate_rates["tie"] == pytest.approx(0.28)
+    assert summary.verdicts.pvalue < 0.001
+
+
+def test_paired_summary_without_verdicts_has_none(analysis_logs):
+    summary = analysis.paired_summary(
+        analysis.compare(analysis_logs.mmlu_base, analysis_logs.mmlu_candidate)
+    )
+    assert summary.verdicts is None
+    assert summary.accuracy is not None and summary.accuracy.estimate == pytest.approx(-0.2)

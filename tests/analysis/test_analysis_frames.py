@@ -37,7 +37,7 @@ def test_samples_frame_says_whether_a_questions_epochs_agree(analysis_logs):
     frame = analysis.samples(analysis_logs.epochs)
     per_question = frame.drop_duplicates("id").set_index("id")
     # 3 mod 4 questions are right on one epoch of three: one of the three epoch pairs agrees
-    assert per_question.loc["test-0003", "consistent"] == False  # noqa: E712 (pandas boolean)
+    assert not per_question.loc["test-0003", "consistent"]
     assert per_question.loc["test-0003", "agreement"] == pytest.approx(1 / 3)
     assert per_question.loc["test-0000", ["consistent", "agreement"]].tolist() == [True, 1.0]
 

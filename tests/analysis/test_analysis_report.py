@@ -57,7 +57,11 @@ def test_report_compares_the_named_baseline_and_candidate(analysis_logs, tmp_pat
     )
     text = out.read_text()
     assert "## merged against sft" in text
-    assert "| 80.0% | 44.0% | -36.0 pp | 0 | 18 | 32 |" in text
+    assert (
+        "| 80.0% | 44.0% | -36.0 pp (-49.4 pp to -22.6 pp) | < 0.001 (mcnemar-exact) | 0 | 18 | 32 |"
+        in text
+    )
+    assert "| tie | 70.0% | 28.0% |" in text
 
 
 def test_report_lists_problem_logs(analysis_logs, tmp_path):
@@ -132,3 +136,74 @@ def test_html_report_renders_in_headless_chromium(analysis_logs, tmp_path):
     # the verdict plot is on the page: its tie colour fills many pixels
     tie = (abs(pixels - TIE_BLUE).max(axis=2) <= 2).sum()
     assert tie > 10_000
+
+
+TIE_AND_ACCURACY_RULES = """
+[[rule]]
+name = "gsm8k tie rate"
+task = "gsm8k"
+metric = "tie_rate"
+max_drop = 0.05
+
+[[rule]]
+name = "gsm8k accuracy"
+task = "gsm8k"
+metric = "accuracy"
+max_drop = 0.03
+"""
+
+
+def test_report_with_a_spec_shows_the_gate_and_exits_as_the_gate(analysis_logs, tmp_path, capsys):
+    spec = tmp_path / "gate.toml"
+    spec.write_text(TIE_AND_ACCURACY_RULES)
+    sft, merged = analysis_logs.series[0], analysis_logs.series[2]
+    out = tmp_path / "gate.md"
+    code = main(
+        [
+            "report",
+            "--baseline",
+            str(sft),
+            "--candidate",
+            str(merged),
+            "--spec",
+            str(spec),
+            "--out",
+            str(out),
+        ]
+    )
+    text = out.read_text()
+    assert code == 1  # the tie collapse is a regression, as for cogumi gate
+    assert "gate FAILED (regression)" in capsys.readouterr().out
+    assert "## Gate: gate.toml" in text
+    assert "| gsm8k tie rate | gsm8k / tie_rate | 0.700 | 0.280 |" in text
+    # the gate comes right after the runs, before the plots
+    assert text.index("## Gate") < text.index("## Accuracy")
+
+
+def test_report_with_a_passing_gate_exits_0(analysis_logs, tmp_path):
+    spec = tmp_path / "gate.toml"
+    spec.write_text(TIE_AND_ACCURACY_RULES.replace("0.05", "0.9").replace("0.03", "0.9"))
+    sft, lora = analysis_logs.series[0], analysis_logs.series[1]
+    code = main(
+        [
+            "report",
+            "--baseline",
+            str(sft),
+            "--candidate",
+            str(lora),
+            "--spec",
+            str(spec),
+            "--out",
+            str(tmp_path / "r.html"),
+        ]
+    )
+    assert code == 0
+    assert '<p class="pass">gate PASSED' in (tmp_path / "r.html").read_text()
+
+
+def test_report_spec_needs_baseline_and_candidate(analysis_logs, tmp_path, capsys):
+    code = main(
+        ["report", str(analysis_logs.epochs), "--spec", "x.toml", "--out", str(tmp_path / "r.md")]
+    )
+    assert code == 2
+    assert "needs --baseline and --candidate" in capsys.readouterr().err
