@@ -14,6 +14,7 @@ from ._consistency import (
     verdict_distribution,
     verdict_distribution_reducer,
 )
+from ._pass_at_k import parse_k, pass_at_k, pass_at_k_reducers
 from ._verdicts import (
     VERDICT_KEYS,
     VerdictRates,
