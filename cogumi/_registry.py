@@ -27,4 +27,5 @@ def _export(factory: Callable[..., Task]) -> Callable[..., Task]:
 
 
 gsm8k = _export(_tasks.gsm8k)
+humaneval = _export(_tasks.humaneval)
 mmlu = _export(_tasks.mmlu)

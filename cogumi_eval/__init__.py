@@ -6,8 +6,8 @@ Tasks (``gsm8k``, ``humaneval``, ``mmlu``) run on Inspect; everything downstream
 
 from ._offline import install_mockllm_offline_fallback
 from ._version import __version__
-from .tasks import gsm8k, mmlu
+from .tasks import gsm8k, humaneval, mmlu
 
 install_mockllm_offline_fallback()
 
-__all__ = ["__version__", "gsm8k", "mmlu"]
+__all__ = ["__version__", "gsm8k", "humaneval", "mmlu"]

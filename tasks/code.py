@@ -1,0 +1,38 @@
+"""HumanEval: 164 Python functions, scored by running their unit tests in a sandbox.
+
+    inspect eval tasks/code.py --model <model> [-T style=completion] [-T sandbox=docker]
+
+pass@k from several samples per problem (unbiased estimator, Chen et al. 2021):
+
+    inspect eval tasks/code.py --model <model> -T epochs=10 -T k=1,10
+"""
+
+from inspect_ai import Task, task
+
+from cogumi_eval.tasks import humaneval as humaneval_task
+
+
+@task
+def humaneval(
+    style: str = "chat",
+    epochs: int | None = None,
+    k: int | str | list[int] = 1,
+    sandbox: str = "local",
+    timeout: float = 10.0,
+    memory_mb: int = 1024,
+    data_dir: str | None = None,
+    strict: bool = True,
+    verify: bool = True,
+) -> Task:
+    """HumanEval, chat prompt, local sandbox by default; see ``cogumi_eval.tasks.humaneval``."""
+    return humaneval_task(
+        style=style,
+        epochs=epochs,
+        k=k,
+        sandbox=sandbox,
+        timeout=timeout,
+        memory_mb=memory_mb,
+        data_dir=data_dir,
+        strict=strict,
+        verify=verify,
+    )
