@@ -19,6 +19,7 @@ from ._version import __version__
 # command name -> module that registers it
 COMMANDS: dict[str, str] = {
     "data": "cogumi_eval.data._cli",
+    "lineage": "cogumi_eval.model._cli",
     "baseline": "cogumi_eval.judge._baseline_cli",
     "judge": "cogumi_eval.judge._judge_cli",
     "cache": "cogumi_eval.judge._cache_cli",

@@ -7,7 +7,8 @@ import logging
 import weakref
 from typing import Any, Protocol
 
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelInfo, ModelOutput, set_model_info
+from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from ._errors import ModelOptionError
@@ -25,6 +26,8 @@ class Backend(Protocol):
 
     name: str
     lineage: Lineage
+    context: int | None
+    """The model's context length in tokens, when known."""
 
     @property
     def max_connections(self) -> int: ...
@@ -82,6 +85,9 @@ class CogumiModelAPI(ModelAPI):
         **model_args: Any,
     ) -> None:
         super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
+        if api_key == MODEL_INFO_LOOKUP_API_KEY:
+            # Inspect instantiates providers to look up model info; never load weights for that
+            raise ValueError(f"cogumi/{model_name} publishes its model info when it is created")
         self.model_args_for_log = dict(model_args)
         backend = choose_backend(model_name, model_args)
         check_options(backend, model_args)
@@ -110,6 +116,8 @@ class CogumiModelAPI(ModelAPI):
                 "only; do not merge it.", model_name, check.message()
             )
         _live.setdefault(f"cogumi/{model_name}", []).append(weakref.ref(self))
+        set_model_info(f"cogumi/{model_name}", ModelInfo(model=model_name, organization="cogumi",
+                                                          context_length=self.backend.context))
 
     def lineage(self, config: GenerateConfig | None = None) -> Lineage:
         """This model's lineage with the determinism settings of ``config``."""

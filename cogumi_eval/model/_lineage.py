@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib.metadata import PackageNotFoundError, version
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,17 @@ class Lineage:
 
     def with_determinism(self, determinism: Determinism) -> Lineage:
         return replace(self, determinism=determinism)
+
+
+def library_versions(*names: str) -> dict[str, str]:
+    """Installed versions of ``names`` (those not installed are left out)."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
 
 
 def _config(folder: Path) -> dict[str, Any]:

@@ -222,6 +222,7 @@ class ReplayBackend:
     """Serves recorded outputs; see the module docstring for how requests are matched."""
 
     name = "replay"
+    context = None
 
     def __init__(self, model_name: str, model_args: dict[str, Any]) -> None:
         check_options("replay", {k: v for k, v in model_args.items() if k != "backend"})

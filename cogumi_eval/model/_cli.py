@@ -1,0 +1,93 @@
+"""``cogumi lineage <ref | log>``: which weights a ref names, or which produced a log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ._errors import ModelError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "lineage",
+        help="print a model's lineage: base, adapter, quantization, weight hash",
+        description="Print the lineage of a checkpoint folder, adapter folder or registry name "
+        "(read from its files; nothing is loaded), or the lineage recorded in an eval log.",
+    )
+    parser.add_argument("ref", help="checkpoint or adapter folder, registry name, or .eval/.json log")
+    parser.add_argument("--base", help="an adapter's base, instead of the one in adapter_config.json")
+    parser.add_argument("--no-hash", action="store_true", help="skip the weights' content hash")
+    parser.add_argument("--json", action="store_true", help="print the full record as JSON")
+    parser.set_defaults(run=run_lineage)
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.1f} {unit}" if unit != "B" else f"{count} B"
+        count /= 1024  # type: ignore[assignment]
+    return str(count)
+
+
+def _digest(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "-"
+    return f"sha256 {entry['sha256'][:16]}  ({entry['files']} file(s), {_size(entry['bytes'])})"
+
+
+def describe(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The lineage as (label, value) lines for a terminal."""
+    q = record.get("quantization")
+    check = record.get("base_check")
+    rows = [("ref", record["ref"]), ("kind", record["kind"])]
+    if record.get("registry"):
+        rows.append(("registry", record["registry"]))
+    if record["kind"] == "replay":
+        replay = record.get("replay") or {}
+        rows += [("source", f"{replay.get('source')}  (sha256 {str(replay.get('sha256'))[:16]})"),
+                 ("recorded model", str(replay.get("recorded_model") or "-"))]
+        rows += [(k, str(replay[k])) for k in ("input", "response", "id") if replay.get(k)]
+    else:
+        if record.get("adapter"):
+            rows.append(("adapter", f"{record['adapter']}  {_digest(record.get('adapter_weights'))}"))
+        base = record.get("base") or "-"
+        rows.append(("base", f"{base}  ({record['base_path']})" if record.get("base_path") else base))
+        rows.append(("weights", _digest(record.get("weights"))))
+        rows.append(("stored dtype", record.get("stored_dtype") or "-"))
+        rows.append(("quantization", f"{q['method']} {q['bits'] or '?'}-bit ({q['evidence']})" if q else "none"))
+        if check is not None:
+            verdict = "QUANTIZED: " + "; ".join(check["reasons"]) if check["quantization"] else "clean"
+            rows.append(("adapter base", verdict))
+    determinism = record.get("determinism")
+    if determinism:
+        shown = {k: v for k, v in determinism.items() if v not in (None, {}, "")}
+        rows.append(("determinism", ", ".join(f"{k}={v}" for k, v in shown.items())))
+    rows.append(("cogumi", record.get("cogumi_version", "?")))
+    return rows
+
+
+def run_lineage(args: argparse.Namespace) -> int:
+    path = Path(args.ref)
+    if path.is_file() and path.suffix in (".eval", ".json"):
+        from inspect_ai.log import read_eval_log
+
+        from ._read import read_lineage
+
+        record = read_lineage(read_eval_log(str(path), header_only=True))
+        if record is None:
+            raise ModelError(f"{path} records no cogumi lineage: it was not produced by a cogumi/ model.")
+    else:
+        from ._lineage import lineage
+
+        record = lineage(args.ref, base=args.base, hash_weights=not args.no_hash).to_dict()
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    rows = describe(record)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    return 0
