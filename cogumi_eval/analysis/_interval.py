@@ -18,12 +18,20 @@ class Interval:
     method: str
 
 
-def rate_interval(hits: pd.Series, clusters: pd.Series, confidence: float = 0.95) -> Interval:
-    """Interval for the mean of 0/1 ``hits``; rows sharing a cluster (a question's epochs) are
-    not independent.
+def rate_interval(
+    hits: pd.Series, clusters: pd.Series, confidence: float = 0.95, by: str | None = None
+) -> Interval:
+    """Interval for the mean of 0/1 ``hits``; rows sharing a cluster (a question's epochs, an
+    MMLU subject) are not independent.
 
     One row per cluster: Wilson score interval. Several: CLT interval with the standard
-    error clustered by question (Miller 2024), clipped to [0, 1].
+    error clustered (Miller 2024), clipped to [0, 1].
+
+    Args:
+        hits: one 0/1 outcome per row.
+        clusters: the cluster of each row.
+        confidence: two-sided level.
+        by: what the clusters are, named in the method ("subject"); None for questions.
     """
     values = hits.astype(float).to_numpy()
     level = f"{confidence:.0%}"
@@ -34,4 +42,5 @@ def rate_interval(hits: pd.Series, clusters: pd.Series, confidence: float = 0.95
     else:  # one question answered over several epochs: no spread between questions to measure
         return Interval(float("nan"), float("nan"), f"none (one question) {level}")
     interval = estimate.interval
-    return Interval(max(0.0, interval.low), min(1.0, interval.high), f"{estimate.method} {level}")
+    method = estimate.method + (f" by {by}" if by and estimate.method != "wilson" else "")
+    return Interval(max(0.0, interval.low), min(1.0, interval.high), f"{method} {level}")

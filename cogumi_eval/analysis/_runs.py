@@ -65,34 +65,32 @@ def _metrics(own: pd.DataFrame, confidence: float) -> list[dict[str, Any]]:
     scored = own[own["correct"].notna()]
     if not scored.empty:
         metrics.append(
-            _metric(
-                scored["scorer"].iloc[0], "accuracy", scored["correct"], scored["id"], confidence
-            )
+            _metric(scored["scorer"].iloc[0], "accuracy", scored["correct"], scored, confidence)
         )
     judged = own[own["verdict"].notna()]
     for verdict in VERDICTS if not judged.empty else ():
         hits = judged["verdict"] == verdict
-        metrics.append(_metric(PAIRWISE_SCORE, verdict, hits, judged["id"], confidence))
+        metrics.append(_metric(PAIRWISE_SCORE, verdict, hits, judged, confidence))
     per_question = own.drop_duplicates(["id"])
     per_question = per_question[per_question["consistent"].notna()]
     if not per_question.empty:
         consistent = per_question["consistent"].astype(bool)
         metrics.append(
             _metric(
-                per_question["scorer"].iloc[0],
-                "consistency",
-                consistent,
-                per_question["id"],
-                confidence,
+                per_question["scorer"].iloc[0], "consistency", consistent, per_question, confidence
             )
         )
     return metrics
 
 
 def _metric(
-    score: str, metric: str, hits: pd.Series, ids: pd.Series, confidence: float
+    score: str, metric: str, hits: pd.Series, rows: pd.DataFrame, confidence: float
 ) -> dict[str, Any]:
-    interval = rate_interval(hits, ids, confidence)
+    # MMLU questions cluster by subject (as the task's own stderr does); others by question,
+    # which joins a question's epochs
+    by_subject = rows["subject"].notna().all()
+    clusters = rows["subject"] if by_subject else rows["id"]
+    interval = rate_interval(hits, clusters, confidence, "subject" if by_subject else None)
     return {
         "score": score,
         "metric": metric,
@@ -100,7 +98,7 @@ def _metric(
         "ci_low": interval.low,
         "ci_high": interval.high,
         "interval": interval.method,
-        "questions": int(ids.nunique()),
+        "questions": int(rows["id"].nunique()),
     }
 
 
