@@ -31,10 +31,16 @@ def _inspect_eval(tmp_path: Path, target: str, *extra: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("task_file", "scorer"),
-    [("tasks/math.py", "final_number"), ("tasks/reasoning.py", "choice_letter")],
+    ("task_file", "scorer", "answer"),
+    [
+        ("tasks/math.py", "final_number", "none"),
+        ("tasks/reasoning.py", "choice_letter", "none"),
+        ("tasks/code.py", "humaneval_tests", "syntax"),
+    ],
 )
-def test_task_file_logs_three_scored_epochs_per_sample(tmp_path: Path, task_file: str, scorer: str) -> None:
+def test_task_file_logs_three_scored_epochs_per_sample(
+    tmp_path: Path, task_file: str, scorer: str, answer: str
+) -> None:
     log = read_eval_log(str(_inspect_eval(tmp_path, task_file, "--limit", "5", "--epochs", "3")))
     assert log.status == "success"
     samples = log.samples or []
@@ -42,8 +48,9 @@ def test_task_file_logs_three_scored_epochs_per_sample(tmp_path: Path, task_file
     per_id: dict[str, list[int]] = {}
     for sample in samples:
         score = sample.scores[scorer]
-        # mockllm's default text holds no number and no option letter
-        assert (score.value, score.answer, score.metadata["rule"]) == ("I", None, "none")
+        # mockllm's default text holds no number, no option letter and no Python
+        extracted = score.answer if scorer == "humaneval_tests" else score.metadata["rule"]
+        assert score.value == "I" and extracted == answer
         per_id.setdefault(str(sample.id), []).append(sample.epoch)
     assert len(per_id) == 5 and all(sorted(e) == [1, 2, 3] for e in per_id.values())
 
