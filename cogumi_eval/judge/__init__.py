@@ -41,6 +41,9 @@ from ._task import JUDGE_KINDS, judge_scorers
 from ._verdict import combine_orders, combine_repeats, verdict_value
 
 __all__ = [
+    "DEFAULT_BASELINE",
+    "DEFAULT_GRADER",
+    "JUDGE_KINDS",
     "AddResult",
     "BaselineError",
     "BaselineMissingError",
@@ -52,10 +55,7 @@ __all__ = [
     "BuildResult",
     "CacheStats",
     "CachedVerdict",
-    "DEFAULT_BASELINE",
-    "DEFAULT_GRADER",
     "GraderIdentity",
-    "JUDGE_KINDS",
     "JudgeCall",
     "JudgeDefinition",
     "JudgeDefinitionError",

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def default_baselines_dir() -> Path:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,7 @@ class BaselineStore:
         self.root: Path | None = Path(root) if root is not None else default_baselines_dir()
         self._loaded: dict[tuple[str, str], list[BaselineRecord]] = {}
         self._memory: bool = False
+        self._label = "<memory>"
 
     @classmethod
     def of(cls, records: Iterable[BaselineRecord], label: str = "<memory>") -> BaselineStore:
@@ -222,7 +223,7 @@ class BaselineStore:
         return store
 
     def describe(self) -> str:
-        return getattr(self, "_label", "<memory>") if self._memory else str(self.root)
+        return self._label if self._memory else str(self.root)
 
     def file_for(self, task: str, model: str) -> Path:
         if self.root is None:
@@ -332,11 +333,10 @@ class BaselineStore:
             self._loaded.setdefault((record.task, record.model), []).append(record)
             return
         path = self.file_for(record.task, record.model)
-        with self._locked(path):
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(record.to_json() + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+        with self._locked(path), path.open("a", encoding="utf-8") as handle:
+            handle.write(record.to_json() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         self._loaded.pop((record.task, record.model), None)
 
     def add(self, records: Iterable[BaselineRecord]) -> AddResult:

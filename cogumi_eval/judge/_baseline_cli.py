@@ -108,7 +108,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     store = BaselineStore(args.store)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for task in [args.task] if args.task else store.tasks():
         for model in store.models(task):
             records = store.records(task, model)
@@ -137,9 +137,10 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{'task':<10} {'model':<28} {'answers':>7} {'samples':>7} {'tokens':>9} {'usd':>9}  versions / configs")
     for row in rows:
-        configs = ", ".join(f"{k}×{v}" for k, v in row["configs"].items())
+        counts: dict[str, int] = row["configs"]
+        config_text = ", ".join(f"{k}×{v}" for k, v in counts.items())
         print(
             f"{row['task']:<10} {row['model']:<28} {row['answers']:>7} {row['samples']:>7} "
-            f"{row['tokens']:>9} {row['usd']:>9.4f}  {', '.join(row['versions'])} / {configs}"
+            f"{row['tokens']:>9} {row['usd']:>9.4f}  {', '.join(row['versions'])} / {config_text}"
         )
     return 0

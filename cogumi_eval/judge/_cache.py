@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from .._errors import CogumiError
 
@@ -189,7 +189,7 @@ class VerdictCache:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> VerdictCache:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,6 +20,7 @@ it; the score's metadata records the version of each call.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ from ._cache import CachedVerdict, VerdictCache, verdict_key
 from ._cost import Budget, PriceTable, estimate_tokens, require_price
 from ._definition import JudgeDefinition, PositionVerdict
 from ._verdict import Order, Outcome, candidate_outcome
+
+logger = logging.getLogger(__name__)
 
 PROBE_PROMPT = "Reply with the single word OK."
 REPLY_LIMIT = 2000  # characters of each raw reply kept in the log
@@ -123,6 +126,7 @@ class JudgeRun:
         self.counters = RunCounters()
         self._identities: dict[str, GraderIdentity] = {}
         self._identity_lock: anyio.Lock | None = None
+        self._unpriced: set[str] = set()
 
     @property
     def cache(self) -> VerdictCache:
@@ -147,6 +151,15 @@ class JudgeRun:
         tokens_in = usage.input_tokens if usage else 0
         tokens_out = usage.output_tokens if usage else 0
         price = self.prices.price(alias, version)
+        if price is None and alias not in self._unpriced:
+            self._unpriced.add(alias)
+            logger.warning(
+                "no price for grader %s (%s) in %s: its cost is counted as $0. Add it to a TOML "
+                "price table and set COGUMI_PRICES.",
+                alias,
+                version,
+                ", ".join(self.prices.sources) or "the price table",
+            )
         return tokens_in, tokens_out, price.cost(tokens_in, tokens_out) if price else 0.0
 
     async def _generate(

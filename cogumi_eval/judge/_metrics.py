@@ -19,7 +19,7 @@ def _meta(score: SampleScore) -> dict[str, Any]:
 
 @metric(scores="unreduced")
 def judge_stats() -> Metric:
-    """Cache hits and misses, grader calls, dollars spent and saved, samples without a baseline.
+    """Cache hits and misses, grader calls, tokens, dollars spent and saved, samples without a baseline.
 
     ``usd`` is what this run paid the grader (probe included); ``usd_cached``
     is what the verdicts served from the cache cost when they were bought;
@@ -35,6 +35,8 @@ def judge_stats() -> Metric:
                 sum(c.get("attempts", 0) for c in calls)
                 + sum(_meta(s).get("probe_calls", 0) for s in scores)
             ),
+            "input_tokens": float(sum(c.get("input_tokens", 0) for c in calls)),
+            "output_tokens": float(sum(c.get("output_tokens", 0) for c in calls)),
             "usd": float(
                 sum(c.get("usd", 0.0) for c in calls)
                 + sum(_meta(s).get("probe_usd", 0.0) for s in scores)
