@@ -12,7 +12,7 @@ from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput, ge
 
 from cogumi_eval.testing import model_output
 
-_SOLUTION = re.compile(r"(?:Solution|Answer|Completion) ([AB]):\n<<<\n(.*?)\n>>>", re.S)
+_SOLUTION = re.compile(r"(?:Solution|Answer|Completion) ([AB]):\n<<<\n(.*?)\n>>>", re.DOTALL)
 _FINAL = re.compile(r"ANSWER:\s*(-?[\d.]+)")
 
 
@@ -50,7 +50,7 @@ class JudgePrompt:
 
 
 def parse_judge_prompt(text: str) -> JudgePrompt | None:
-    found = dict((label, body) for label, body in _SOLUTION.findall(text))
+    found = {label: body for label, body in _SOLUTION.findall(text)}
     if "A" not in found or "B" not in found:
         return None  # e.g. the version probe
     return JudgePrompt(text, found["A"], found["B"])

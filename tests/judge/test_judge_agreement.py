@@ -6,7 +6,8 @@ import math
 import random
 
 import numpy as np
-from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa as sm_fleiss
+from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
 from cogumi_eval.judge import cohen_kappa, fleiss_kappa, self_agreement
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -15,11 +16,16 @@ from cogumi_eval.judge import CachedVerdict, VerdictCache
 
 
 def _verdict(key: str, verdict: str = "A", **extra: object) -> CachedVerdict:
-    fields = dict(
-        key=key, verdict=verdict, reply=f"[[{verdict}]]", grader="openai/gpt-4-turbo",
-        grader_version="gpt-4-turbo-2024-04-09", template_id="pairwise-math",
-        template_version="1", created_at=time.time(),
-    )
+    fields: dict[str, object] = {
+        "key": key,
+        "verdict": verdict,
+        "reply": f"[[{verdict}]]",
+        "grader": "openai/gpt-4-turbo",
+        "grader_version": "gpt-4-turbo-2024-04-09",
+        "template_id": "pairwise-math",
+        "template_version": "1",
+        "created_at": time.time(),
+    }
     fields.update(extra)
     return CachedVerdict(**fields)  # type: ignore[arg-type]
 
@@ -116,10 +122,13 @@ _RUN = textwrap.dedent(
 )
 
 
-def _in_process(kill_after: int = 0) -> dict[str, object]:
-    namespace: dict[str, object] = {"__name__": "judged_run"}
-    exec(_RUN, namespace)
-    return namespace["main"](kill_after)  # type: ignore[operator, no-any-return]
+def _in_process(script: Path, kill_after: int = 0) -> dict[str, object]:
+    """Run the script's ``main`` in this process (a fresh module, so a fresh call counter)."""
+    spec = importlib.util.spec_from_file_location("judged_run", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(kill_after)  # type: ignore[no-any-return]
 
 
 def test_a_killed_run_resumes_to_the_verdicts_of_an_uninterrupted_one(
@@ -128,14 +137,14 @@ def test_a_killed_run_resumes_to_the_verdicts_of_an_uninterrupted_one(
     script = tmp_path / "judged_run.py"
     script.write_text(_RUN)
     killed = subprocess.run(
-        [sys.executable, str(script), "7"], capture_output=True, text=True, timeout=300
+        [sys.executable, str(script), "7"], capture_output=True, text=True, timeout=300, check=False
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     with VerdictCache() as cache:
         kept = cache.count()
-    resumed = _in_process()
+    resumed = _in_process(script)
     monkeypatch.setenv("COGUMI_CACHE_DIR", str(tmp_path / "fresh-cache"))
-    uninterrupted = _in_process()
+    uninterrupted = _in_process(script)
     assert resumed["answers"] == uninterrupted["answers"]
     assert kept >= 1
     # nothing the killed run had received is asked again
