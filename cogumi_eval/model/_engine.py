@@ -60,6 +60,17 @@ class GenerationResult:
 
 
 @dataclass
+class EngineStats:
+    """Where the decoding thread spent its time (for benchmarks and tuning)."""
+
+    prefills: int = 0
+    prefill_seconds: float = 0.0
+    steps: int = 0
+    step_seconds: float = 0.0
+    merges: int = 0
+
+
+@dataclass
 class _Row:
     request: GenerationRequest
     future: concurrent.futures.Future[GenerationResult]
@@ -145,6 +156,7 @@ class BatchEngine:
         self._mergeable: bool | None = None
         self._step_count = 0
         self.largest_batch = 0
+        self.stats = EngineStats()
         self._thread = threading.Thread(target=self._run, name="cogumi-hf-engine", daemon=True)
         self._thread.start()
 
@@ -283,21 +295,27 @@ class BatchEngine:
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = _new_cache(self.model.config)
         logits = self._forward(ids, mask, positions, cache, last_only=True)
+        self.stats.prefills += 1
         if self._mergeable is None:
             self._mergeable = _plain_layers(cache) is not None
         batch = _Batch(cache=cache, mask=mask, next_tokens=self._choose(logits, rows),
                        positions=mask.sum(-1), rows=rows)
-        return self._record(batch)
+        recorded = self._record(batch)
+        self.stats.prefill_seconds += time.monotonic() - now
+        return recorded
 
     def _step(self) -> None:
         batch = self._batch
         assert batch is not None
+        started = time.monotonic()
         self._step_count += 1
         batch.mask = torch.cat([batch.mask, batch.mask.new_ones((batch.mask.shape[0], 1))], dim=1)
         logits = self._forward(batch.next_tokens[:, None], batch.mask, batch.positions[:, None], batch.cache, last_only=False)
         batch.positions = batch.positions + 1
         batch.next_tokens = self._choose(logits, batch.rows)
         self._batch = self._record(batch)
+        self.stats.steps += 1
+        self.stats.step_seconds += time.monotonic() - started
 
     def _choose(self, logits: torch.Tensor, rows: list[_Row]) -> torch.Tensor:
         chosen = logits.argmax(dim=-1)
@@ -375,6 +393,7 @@ class BatchEngine:
             batch.mask = batch.mask[:, first:]
 
     def _merge(self, running: _Batch, fresh: _Batch) -> _Batch:
+        self.stats.merges += 1
         a_layers, b_layers = _plain_layers(running.cache), _plain_layers(fresh.cache)
         assert a_layers is not None and b_layers is not None
         width = max(running.mask.shape[1], fresh.mask.shape[1])
