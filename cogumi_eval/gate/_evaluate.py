@@ -43,7 +43,7 @@ from ..stats import (
 from ..stats._paired import z_pvalue, z_statistic
 from ._errors import LogError
 from ._logs import RunLog, load_runs
-from ._measure import LogLevelValues, PairedValues, RuleError, measure
+from ._measure import LogLevelValues, PairedValues, Pairing, RuleError, measure, pair_runs
 from ._report import BoundCheck, GateReport, PowerCheck, RuleResult
 from ._spec import GateRule, GateSpec, load_spec
 
@@ -83,7 +83,8 @@ def evaluate_gate(
             f"the baseline logs hold task(s) {sorted(base_runs)} and the candidate logs {sorted(cand_runs)}: "
             "no task in common to pair. Compare runs of the same task."
         )
-    drafts = [_evaluate_rule(i, rule, base_runs, cand_runs) for i, rule in enumerate(spec.rules)]
+    pairings: dict[str, Pairing] = {}
+    drafts = [_evaluate_rule(i, rule, base_runs, cand_runs, pairings) for i, rule in enumerate(spec.rules)]
     hypotheses = [h for d in drafts for h in d.hypotheses]
     adjusted = adjust_pvalues([h.pvalue for h in hypotheses], spec.correction).adjusted  # type: ignore[arg-type]
     for hypothesis, p in zip(hypotheses, adjusted):
@@ -136,7 +137,13 @@ def _runs_for(rule: GateRule, base_runs: Mapping[str, RunLog], cand_runs: Mappin
     return f"task {rule.task!r} is in the {present} logs but not the {missing} logs ({missing} tasks: {found})"
 
 
-def _evaluate_rule(index: int, rule: GateRule, base_runs: Mapping[str, RunLog], cand_runs: Mapping[str, RunLog]) -> _Draft:
+def _evaluate_rule(
+    index: int,
+    rule: GateRule,
+    base_runs: Mapping[str, RunLog],
+    cand_runs: Mapping[str, RunLog],
+    pairings: dict[str, Pairing],
+) -> _Draft:
     runs = _runs_for(rule, base_runs, cand_runs)
     if isinstance(runs, str):
         skip = runs.startswith("skip:")
@@ -148,7 +155,9 @@ def _evaluate_rule(index: int, rule: GateRule, base_runs: Mapping[str, RunLog], 
     if not rule.required and _absent_everywhere(rule, baseline, candidate):
         return _Draft(_base_result(rule, "skipped", _absent_everywhere(rule, baseline, candidate) + "; required = false"), rule)
     try:
-        values = measure(rule, baseline, candidate)
+        if rule.task not in pairings:
+            pairings[rule.task] = pair_runs(baseline, candidate)
+        values = measure(rule, baseline, candidate, pairings[rule.task])
         if isinstance(values, LogLevelValues):
             return _log_level_rule(index, rule, values)
         return _paired_rule(index, rule, values)

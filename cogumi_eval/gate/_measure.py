@@ -10,6 +10,7 @@ unscored, judge-error and unpaired samples are counted on each side.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -133,13 +134,6 @@ def _to_float(value: Any) -> float | None:
     raise RuleError(f"score value {value!r} is not a number or C/I/P/N")
 
 
-def _unscored(score: Any) -> bool:
-    if score is None:
-        return True
-    value = score.value
-    return isinstance(value, float) and math.isnan(value)
-
-
 VerdictValue = Callable[[str], float]
 _VERDICT_VALUES: dict[str, VerdictValue] = {
     "win_rate": lambda v: float(v == "win"),
@@ -206,8 +200,17 @@ def _unknown_metric(rule: GateRule, scorer: str, baseline: RunLog) -> RuleError:
     )
 
 
-def measure(rule: GateRule, baseline: RunLog, candidate: RunLog) -> PairedValues | LogLevelValues:
-    """Paired values (or log-level values) for ``rule`` from the two runs of its task."""
+def measure(
+    rule: GateRule, baseline: RunLog, candidate: RunLog, pairing: Pairing | None = None
+) -> PairedValues | LogLevelValues:
+    """Paired values (or log-level values) for ``rule`` from the two runs of its task.
+
+    Args:
+        rule: the rule.
+        baseline: the baseline run of the rule's task.
+        candidate: the candidate run of the same task.
+        pairing: ``pair_runs(baseline, candidate)``, when already computed for another rule.
+    """
     scorer = resolve_scorer(rule, baseline, candidate)
     metric = rule.metric
     if metric in EPOCH_METRICS or metric == "verdicts":
@@ -222,14 +225,14 @@ def measure(rule: GateRule, baseline: RunLog, candidate: RunLog) -> PairedValues
             raise _unknown_metric(rule, scorer, baseline)
         level.exclusions = Exclusions(samples_baseline=len(baseline.keys), samples_candidate=len(candidate.keys))
         return level
-    return _pair(rule, scorer, baseline, candidate, per_epoch)
+    return _pair(rule, scorer, baseline, candidate, per_epoch, pairing or pair_runs(baseline, candidate))
 
 
-# per-epoch extraction: (score) -> (value, verdict label or None); raising _Excluded leaves the pair out
 class _JudgeError(Exception):
-    pass
+    """Raised by a per-epoch extractor: this score is a judge error (left out, counted)."""
 
 
+# per-epoch extraction: score -> (value, verdict label or None)
 EpochValue = Callable[[Any], tuple[float, str | None]]
 
 
@@ -280,10 +283,36 @@ def _sample_ids(keys: list[SampleKey], limit: int = 3) -> str:
     return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
-def _pair(rule: GateRule, scorer: str, baseline: RunLog, candidate: RunLog, per_epoch: EpochValue) -> PairedValues:
+@dataclass
+class Pairing:
+    """How two runs of a task pair up: (baseline index, candidate index) in baseline order."""
+
+    pairs: list[tuple[int, int]]
+    only_baseline: list[SampleKey]
+    only_candidate: list[SampleKey]
+
+
+def pair_runs(baseline: RunLog, candidate: RunLog) -> Pairing:
+    """Pair two runs by (sample id, epoch)."""
+    candidate_index = candidate.index
+    pairs = [(i, candidate_index[key]) for i, key in enumerate(baseline.keys) if key in candidate_index]
+    baseline_index = baseline.index
+    return Pairing(
+        pairs=pairs,
+        only_baseline=[k for k in baseline.keys if k not in candidate_index],
+        only_candidate=[k for k in candidate.keys if k not in baseline_index],
+    )
+
+
+def _is_nan(value: Any) -> bool:
+    return value.__class__ is float and math.isnan(value)
+
+
+def _pair(
+    rule: GateRule, scorer: str, baseline: RunLog, candidate: RunLog, per_epoch: EpochValue, pairing: Pairing
+) -> PairedValues:
     excluded = Exclusions(samples_baseline=len(baseline.keys), samples_candidate=len(candidate.keys))
-    only_baseline = [k for k in baseline.keys if k not in candidate.index]
-    only_candidate = [k for k in candidate.keys if k not in baseline.index]
+    only_baseline, only_candidate = pairing.only_baseline, pairing.only_candidate
     excluded.unpaired_baseline, excluded.unpaired_candidate = len(only_baseline), len(only_candidate)
     if (only_baseline or only_candidate) and not rule.allow_unpaired:
         raise RuleError(
@@ -291,63 +320,58 @@ def _pair(rule: GateRule, scorer: str, baseline: RunLog, candidate: RunLog, per_
             f"{len(only_candidate)} only in the candidate ({_sample_ids(only_candidate) or '-'}). "
             "Run both on the same samples and epochs, or set allow_unpaired = true to compare the shared ones."
         )
-    units: dict[str, list[tuple[float, float, str | None, str | None, Any, Any, int]]] = {}
+    # counts[side][kind]: side 0 baseline, 1 candidate; kind 0 errored, 1 unscored, 2 judge error
+    counts = [[0, 0, 0], [0, 0, 0]]
+    sides = (
+        (baseline.errors, baseline.scores[scorer]),
+        (candidate.errors, candidate.scores[scorer]),
+    )
+    rows: list[tuple[int, int, float, float, str | None, str | None]] = []
     dropped_ids: set[str] = set()
-    for key in baseline.keys:
-        j = candidate.index.get(key)
-        if j is None:
-            continue
-        i = baseline.index[key]
-        ok = True
-        values: list[tuple[float, str | None]] = []
-        for side, run, index in (("baseline", baseline, i), ("candidate", candidate, j)):
-            score = run.scores[scorer][index]
-            if run.errors[index] is not None:
-                setattr(excluded, f"errored_{side}", getattr(excluded, f"errored_{side}") + 1)
-                ok = False
-            elif _unscored(score):
-                setattr(excluded, f"unscored_{side}", getattr(excluded, f"unscored_{side}") + 1)
-                ok = False
+    for i, j in pairing.pairs:
+        extracted: list[tuple[float, str | None]] = []
+        for side, index in ((0, i), (1, j)):
+            errors, scores = sides[side]
+            score = scores[index]
+            if errors[index] is not None:
+                counts[side][0] += 1
+            elif score is None or _is_nan(score.value):
+                counts[side][1] += 1
             else:
                 try:
-                    values.append(per_epoch(score))
+                    extracted.append(per_epoch(score))
                 except _JudgeError:
-                    setattr(excluded, f"judge_errors_{side}", getattr(excluded, f"judge_errors_{side}") + 1)
-                    ok = False
-        if not ok:
-            dropped_ids.add(key.id)
+                    counts[side][2] += 1
+        if len(extracted) < 2:
+            dropped_ids.add(baseline.keys[i].id)
             continue
-        (b, bv), (c, cv) = values
-        units.setdefault(key.id, []).append(
-            (b, c, bv, cv, baseline.scores[scorer][i], candidate.scores[scorer][j], i)
-        )
-    for side in ("baseline", "candidate"):
-        if excluded.failed_share(side) > rule.max_error_rate:
+        (b, bv), (c, cv) = extracted
+        rows.append((i, j, b, c, bv, cv))
+    excluded.errored_baseline, excluded.unscored_baseline, excluded.judge_errors_baseline = counts[0]
+    excluded.errored_candidate, excluded.unscored_candidate, excluded.judge_errors_candidate = counts[1]
+    for name in ("baseline", "candidate"):
+        if excluded.failed_share(name) > rule.max_error_rate:
             raise RuleError(
-                f"{excluded.failed(side)} of {getattr(excluded, 'samples_' + side)} {side} samples errored or "
+                f"{excluded.failed(name)} of {getattr(excluded, 'samples_' + name)} {name} samples errored or "
                 f"were not scored ({excluded.summary()}), more than max_error_rate = {rule.max_error_rate:g}; "
                 "fix or re-run them (inspect eval-retry), or raise max_error_rate"
             )
-    per_sample = rule.metric in SAMPLE_METRICS or rule.pass_at_k is not None
-    if per_sample:
-        incomplete = dropped_ids & set(units)
-        excluded.incomplete_samples = len(incomplete)
-        for sample_id in incomplete:
-            del units[sample_id]
-    epochs = max((len(v) for v in units.values()), default=0)
-    if per_sample:
-        return _per_sample(rule, scorer, baseline, units, excluded, epochs)
-    rows = [row for sample_rows in units.values() for row in sample_rows]
-    ids = [sample_id for sample_id, sample_rows in units.items() for _ in sample_rows]
+    ids = [baseline.keys[row[0]].id for row in rows]
+    if rule.metric in SAMPLE_METRICS or rule.pass_at_k is not None:
+        return _per_sample(rule, scorer, baseline, candidate, rows, ids, dropped_ids, excluded)
     if len(rows) < 2:
         raise RuleError(f"only {len(rows)} paired sample(s) left to compare ({excluded.summary() or 'nothing excluded'})")
-    clusters = _clusters(rule, baseline, [row[6] for row in rows]) if rule.cluster else (ids if epochs > 1 else None)
-    verdicts = ([row[2] or "" for row in rows], [row[3] or "" for row in rows]) if rule.metric == "verdicts" else None
+    epochs = max(Counter(ids).values())
+    if rule.cluster:
+        clusters: list[str] | None = _clusters(rule, baseline, [row[0] for row in rows])
+    else:
+        clusters = ids if epochs > 1 else None
+    verdicts = ([row[4] or "" for row in rows], [row[5] or "" for row in rows]) if rule.metric == "verdicts" else None
     return PairedValues(
         scorer=scorer,
         unit="epoch",
-        candidate=np.array([row[1] for row in rows]),
-        baseline=np.array([row[0] for row in rows]),
+        candidate=np.fromiter((row[3] for row in rows), dtype=np.float64, count=len(rows)),
+        baseline=np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows)),
         clusters=clusters,
         epochs=epochs,
         exclusions=excluded,
@@ -381,12 +405,20 @@ def _per_sample(
     rule: GateRule,
     scorer: str,
     baseline: RunLog,
-    units: dict[str, list[tuple[float, float, str | None, str | None, Any, Any, int]]],
+    candidate: RunLog,
+    rows: list[tuple[int, int, float, float, str | None, str | None]],
+    ids: list[str],
+    dropped_ids: set[str],
     excluded: Exclusions,
-    epochs: int,
 ) -> PairedValues:
+    """One value per sample from its epochs; a sample with any excluded epoch is left out (counted)."""
+    units: dict[str, list[tuple[int, int]]] = {}
+    for row, sample_id in zip(rows, ids):
+        if sample_id not in dropped_ids:
+            units.setdefault(sample_id, []).append((row[0], row[1]))
+    excluded.incomplete_samples = len(dropped_ids & set(ids))
     metric, k = rule.metric, rule.pass_at_k
-    fewest = min((len(rows) for rows in units.values()), default=0)
+    fewest = min((len(pairs) for pairs in units.values()), default=0)
     needed = k if k is not None else (2 if metric in ("consistency", "agreement", "majority_accuracy") else 1)
     if fewest < needed:
         raise RuleError(
@@ -406,11 +438,12 @@ def _per_sample(
             return majority_correct(scores, lambda v: _to_float(v) or 0.0)[0]
         return sum(_to_float(s.value) or 0.0 for s in scores) / len(scores)
 
+    base_scores, cand_scores = baseline.scores[scorer], candidate.scores[scorer]
     base, cand, first_index = [], [], []
-    for rows in units.values():
-        base.append(value([row[4] for row in rows]))
-        cand.append(value([row[5] for row in rows]))
-        first_index.append(rows[0][6])
+    for pairs in units.values():
+        base.append(value([base_scores[i] for i, _ in pairs]))
+        cand.append(value([cand_scores[j] for _, j in pairs]))
+        first_index.append(pairs[0][0])
     if len(base) < 2:
         raise RuleError(f"only {len(base)} complete sample(s) left to compare ({excluded.summary() or 'nothing excluded'})")
     return PairedValues(
@@ -419,6 +452,6 @@ def _per_sample(
         candidate=np.array(cand),
         baseline=np.array(base),
         clusters=_clusters(rule, baseline, first_index) if rule.cluster else None,
-        epochs=epochs,
+        epochs=max(len(pairs) for pairs in units.values()),
         exclusions=excluded,
     )

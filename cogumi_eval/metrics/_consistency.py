@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, Protocol
 
 from inspect_ai.scorer import (
     Metric,
@@ -40,6 +41,18 @@ from inspect_ai.scorer import (
 )
 
 NO_ANSWER = "<no answer>"
+
+
+class ScoredAnswer(Protocol):
+    """What these functions read from a score: an Inspect ``Score`` or a gate's score record."""
+
+    @property
+    def value(self) -> Any: ...
+
+    @property
+    def answer(self) -> str | None: ...
+
+
 VERDICT_LABELS = ("win", "tie", "loss", "error")
 
 
@@ -48,7 +61,7 @@ def _is_unscored(score: Score) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def answer_key(score: Score) -> str:
+def answer_key(score: ScoredAnswer) -> str:
     """The answer an epoch gave, as compared across epochs (``None`` becomes ``NO_ANSWER``)."""
     return NO_ANSWER if score.answer is None else str(score.answer)
 
@@ -76,7 +89,7 @@ def pairwise_agreement(answers: Sequence[str]) -> float:
     return same / (n * (n - 1) // 2)
 
 
-def majority_correct(scores: Sequence[Score], to_float: ValueToFloat) -> tuple[float, str]:
+def majority_correct(scores: Sequence[ScoredAnswer], to_float: ValueToFloat) -> tuple[float, str]:
     """(credit, answer) for a majority vote: the mean correctness of the most common answers."""
     correctness: dict[str, list[float]] = {}
     for score in scores:
@@ -142,7 +155,7 @@ def mean_accuracy(to_float: ValueToFloat | None = None) -> Metric:
     return compute
 
 
-def verdict_of(score: Score) -> str:
+def verdict_of(score: ScoredAnswer) -> str:
     """A pairwise score's verdict: its ``answer``, else the key set to 1 in its value dict."""
     if score.answer is not None:
         return str(score.answer)

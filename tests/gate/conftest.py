@@ -172,7 +172,7 @@ def synthetic_run(
     epoch, correct when "1"; ``verdict_labels``: pairwise verdict per sample.
     """
     from cogumi_eval.gate import RunLog
-    from cogumi_eval.gate._logs import SampleKey
+    from cogumi_eval.gate._logs import SampleKey, ScoreRecord
 
     run = RunLog(path=path, task=task, model="mockllm/model", status="success", epochs=epochs,
                  log_metrics=log_metrics or {})
@@ -188,12 +188,12 @@ def synthetic_run(
             run.errors.append("boom" if i in errors else None)
             run.metadata.append(dict(metadata[i]) if metadata else {})
             run.scores["final_number"].append(
-                None if i in errors else Score(value="C" if answer == "1" else "I", answer=answer)
+                None if i in errors else ScoreRecord("C" if answer == "1" else "I", answer)
             )
             if verdict_labels is not None:
                 label = verdict_labels[i]
                 run.scores["pairwise"].append(
-                    None if i in errors else Score(value={k: float(k == label) for k in KEYS}, answer=label)
+                    None if i in errors else ScoreRecord({k: float(k == label) for k in KEYS}, label)
                 )
     return run
 
