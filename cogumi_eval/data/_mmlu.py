@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -116,9 +117,7 @@ def load_mmlu(
     if folder is not None:
         for subject in chosen:
             path = data_file(folder, f"mmlu/{split}/{subject}_{split}.csv", verify=verify)
-            rows, bad = read_csv_rows(
-                path, lambda row, i, s=subject: _record(s, split, row, i), strict=strict
-            )
+            rows, bad = read_csv_rows(path, functools.partial(_record, subject, split), strict=strict)
             records.extend(rows)
             skipped.extend(bad)
         return RecordSet(records, f"local:{folder}", skipped)

@@ -188,8 +188,8 @@ def extract_final_number(text: str | None) -> ExtractedNumber:
 
     numbers = _numbers(text)
     if numbers:
-        match, value = numbers[-1]
-        return ExtractedNumber(_canonical(value), "last", match.group(0))
+        last, last_value = numbers[-1]
+        return ExtractedNumber(_canonical(last_value), "last", last.group(0))
     return ExtractedNumber(None, "none", "")
 
 
