@@ -123,7 +123,7 @@ async def run_in_sandbox(
     except EncodingProblem as problem:
         return ExecutionResult(Outcome.ENCODING, str(problem), isolation=DOCKER_ISOLATION)
     nonce = secrets.token_hex(16)
-    base = f"/tmp/cogumi-{secrets.token_hex(6)}"
+    base = f".cogumi-{secrets.token_hex(6)}"  # in the sample's working directory, removed with it
     await env.write_file(f"{base}/runner.py", RUNNER_SOURCE)
     await env.write_file(f"{base}/code.py", code)
     await env.write_file(f"{base}/tests.py", program.tests)

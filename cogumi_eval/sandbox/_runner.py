@@ -232,7 +232,8 @@ def main(argv: list[str]) -> NoReturn:
     with open(argv[2], encoding="utf-8") as f:
         tests = f.read()
     apply_limits(json.loads(argv[3]))
-    workdir = tempfile.mkdtemp(prefix="cogumi-exec-")
+    # Inside the sample's working directory, which the sandbox removes with the sample.
+    workdir = tempfile.mkdtemp(prefix="cogumi-exec-", dir=os.getcwd())
     os.chdir(workdir)
     keep = {"PATH", "LANG"}
     for name in list(os.environ):

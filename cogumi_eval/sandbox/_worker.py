@@ -28,6 +28,7 @@ Layers, each used where the host allows it and reported back (``Isolation``):
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -89,6 +90,9 @@ ETC_READ_PATHS = [
     "/etc/alternatives",
     "/etc/python3",
 ]
+# Executions already run in parallel, one per core: numeric libraries get one thread each
+# (and so stay under the process limit, which counts threads).
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 DEVICE_PATHS = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 
 
@@ -357,7 +361,7 @@ class Worker:
             k: v for k, v in os.environ.items() if k in ("PATH", "LANG") or k.startswith("LC_")
         }
         os.environ.clear()
-        os.environ.update(environ, HOME=workdir, TMPDIR=workdir)
+        os.environ.update(environ, HOME=workdir, TMPDIR=workdir, **ONE_THREAD)
         tempfile.tempdir = workdir
         if self.root:
             self._drop_root()
@@ -408,10 +412,14 @@ def _head(fd: int, limit: int) -> tuple[str, bool]:
 def main(argv: list[str]) -> None:
     options = json.loads(argv[1]) if len(argv) > 1 else {}
     worker = Worker(options)
+    # Long-lived objects out of the collector's sight: a collection in a child would
+    # otherwise touch (and so copy) every page of the worker's heap.
+    gc.freeze()
     send(1, {"ready": True, "isolation": worker.isolation()})
     while True:
         request = receive(0)
-        if request is None:
+        if request is None:  # the pool closed our stdin
+            shutil.rmtree(worker.scratch, ignore_errors=True)
             return
         try:
             response = worker.execute(request)
