@@ -285,9 +285,10 @@ def _sample_ids(keys: list[SampleKey], limit: int = 3) -> str:
 
 @dataclass
 class Pairing:
-    """How two runs of a task pair up: (baseline index, candidate index) in baseline order."""
+    """How two runs of a task pair up: positions of each pair in baseline order."""
 
-    pairs: list[tuple[int, int]]
+    baseline: np.ndarray  # index into the baseline run's samples
+    candidate: np.ndarray  # index into the candidate run's samples, same order
     only_baseline: list[SampleKey]
     only_candidate: list[SampleKey]
 
@@ -297,8 +298,10 @@ def pair_runs(baseline: RunLog, candidate: RunLog) -> Pairing:
     candidate_index = candidate.index
     pairs = [(i, candidate_index[key]) for i, key in enumerate(baseline.keys) if key in candidate_index]
     baseline_index = baseline.index
+    indices = np.array(pairs, dtype=np.intp).reshape(-1, 2)
     return Pairing(
-        pairs=pairs,
+        baseline=indices[:, 0],
+        candidate=indices[:, 1],
         only_baseline=[k for k in baseline.keys if k not in candidate_index],
         only_candidate=[k for k in candidate.keys if k not in baseline_index],
     )
@@ -306,6 +309,39 @@ def pair_runs(baseline: RunLog, candidate: RunLog) -> Pairing:
 
 def _is_nan(value: Any) -> bool:
     return value.__class__ is float and math.isnan(value)
+
+
+# why an attempt is left out: 0 kept, 1 the sample errored, 2 no score, 3 a judge error
+_KEPT, _ERRORED, _UNSCORED, _JUDGE_ERROR = 0, 1, 2, 3
+
+
+@dataclass
+class _Extracted:
+    status: np.ndarray  # one of the codes above, per sample of the run
+    values: np.ndarray
+    labels: list[str | None]
+
+
+def _extract(run: RunLog, scorer: str, per_epoch: EpochValue) -> _Extracted:
+    """Each sample's value (or why there is none), in one pass over the run."""
+    status: list[int] = []
+    values: list[float] = []
+    labels: list[str | None] = []
+    for error, score in zip(run.errors, run.scores[scorer]):
+        value, label, code = 0.0, None, _KEPT
+        if error is not None:
+            code = _ERRORED
+        elif score is None or _is_nan(score.value):
+            code = _UNSCORED
+        else:
+            try:
+                value, label = per_epoch(score)
+            except _JudgeError:
+                code = _JUDGE_ERROR
+        status.append(code)
+        values.append(value)
+        labels.append(label)
+    return _Extracted(np.array(status, dtype=np.int8), np.array(values, dtype=np.float64), labels)
 
 
 def _pair(
@@ -320,35 +356,12 @@ def _pair(
             f"{len(only_candidate)} only in the candidate ({_sample_ids(only_candidate) or '-'}). "
             "Run both on the same samples and epochs, or set allow_unpaired = true to compare the shared ones."
         )
-    # counts[side][kind]: side 0 baseline, 1 candidate; kind 0 errored, 1 unscored, 2 judge error
-    counts = [[0, 0, 0], [0, 0, 0]]
-    sides = (
-        (baseline.errors, baseline.scores[scorer]),
-        (candidate.errors, candidate.scores[scorer]),
-    )
-    rows: list[tuple[int, int, float, float, str | None, str | None]] = []
-    dropped_ids: set[str] = set()
-    for i, j in pairing.pairs:
-        extracted: list[tuple[float, str | None]] = []
-        for side, index in ((0, i), (1, j)):
-            errors, scores = sides[side]
-            score = scores[index]
-            if errors[index] is not None:
-                counts[side][0] += 1
-            elif score is None or _is_nan(score.value):
-                counts[side][1] += 1
-            else:
-                try:
-                    extracted.append(per_epoch(score))
-                except _JudgeError:
-                    counts[side][2] += 1
-        if len(extracted) < 2:
-            dropped_ids.add(baseline.keys[i].id)
-            continue
-        (b, bv), (c, cv) = extracted
-        rows.append((i, j, b, c, bv, cv))
-    excluded.errored_baseline, excluded.unscored_baseline, excluded.judge_errors_baseline = counts[0]
-    excluded.errored_candidate, excluded.unscored_candidate, excluded.judge_errors_candidate = counts[1]
+    base, cand = _extract(baseline, scorer, per_epoch), _extract(candidate, scorer, per_epoch)
+    base_status, cand_status = base.status[pairing.baseline], cand.status[pairing.candidate]
+    base_counts = np.bincount(base_status, minlength=4)
+    cand_counts = np.bincount(cand_status, minlength=4)
+    excluded.errored_baseline, excluded.unscored_baseline, excluded.judge_errors_baseline = map(int, base_counts[1:4])
+    excluded.errored_candidate, excluded.unscored_candidate, excluded.judge_errors_candidate = map(int, cand_counts[1:4])
     for name in ("baseline", "candidate"):
         if excluded.failed_share(name) > rule.max_error_rate:
             raise RuleError(
@@ -356,22 +369,31 @@ def _pair(
                 f"were not scored ({excluded.summary()}), more than max_error_rate = {rule.max_error_rate:g}; "
                 "fix or re-run them (inspect eval-retry), or raise max_error_rate"
             )
-    ids = [baseline.keys[row[0]].id for row in rows]
+    kept = (base_status == _KEPT) & (cand_status == _KEPT)
+    b_index, c_index = pairing.baseline[kept], pairing.candidate[kept]
+    keys = baseline.keys
+    ids = [keys[i].id for i in b_index.tolist()]
+    dropped_ids = {keys[i].id for i in pairing.baseline[~kept].tolist()}
     if rule.metric in SAMPLE_METRICS or rule.pass_at_k is not None:
-        return _per_sample(rule, scorer, baseline, candidate, rows, ids, dropped_ids, excluded)
-    if len(rows) < 2:
-        raise RuleError(f"only {len(rows)} paired sample(s) left to compare ({excluded.summary() or 'nothing excluded'})")
+        return _per_sample(rule, scorer, baseline, candidate, b_index, c_index, ids, dropped_ids, excluded)
+    if len(ids) < 2:
+        raise RuleError(f"only {len(ids)} paired sample(s) left to compare ({excluded.summary() or 'nothing excluded'})")
     epochs = max(Counter(ids).values())
     if rule.cluster:
-        clusters: list[str] | None = _clusters(rule, baseline, [row[0] for row in rows])
+        clusters: list[str] | None = _clusters(rule, baseline, b_index.tolist())
     else:
         clusters = ids if epochs > 1 else None
-    verdicts = ([row[4] or "" for row in rows], [row[5] or "" for row in rows]) if rule.metric == "verdicts" else None
+    verdicts = None
+    if rule.metric == "verdicts":
+        verdicts = (
+            [base.labels[i] or "" for i in b_index.tolist()],
+            [cand.labels[j] or "" for j in c_index.tolist()],
+        )
     return PairedValues(
         scorer=scorer,
         unit="epoch",
-        candidate=np.fromiter((row[3] for row in rows), dtype=np.float64, count=len(rows)),
-        baseline=np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows)),
+        candidate=cand.values[c_index],
+        baseline=base.values[b_index],
         clusters=clusters,
         epochs=epochs,
         exclusions=excluded,
@@ -406,16 +428,17 @@ def _per_sample(
     scorer: str,
     baseline: RunLog,
     candidate: RunLog,
-    rows: list[tuple[int, int, float, float, str | None, str | None]],
+    b_index: np.ndarray,
+    c_index: np.ndarray,
     ids: list[str],
     dropped_ids: set[str],
     excluded: Exclusions,
 ) -> PairedValues:
     """One value per sample from its epochs; a sample with any excluded epoch is left out (counted)."""
     units: dict[str, list[tuple[int, int]]] = {}
-    for row, sample_id in zip(rows, ids):
+    for i, j, sample_id in zip(b_index.tolist(), c_index.tolist(), ids):
         if sample_id not in dropped_ids:
-            units.setdefault(sample_id, []).append((row[0], row[1]))
+            units.setdefault(sample_id, []).append((i, j))
     excluded.incomplete_samples = len(dropped_ids & set(ids))
     metric, k = rule.metric, rule.pass_at_k
     fewest = min((len(pairs) for pairs in units.values()), default=0)
