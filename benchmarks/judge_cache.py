@@ -4,8 +4,10 @@ Part 1 — the cache itself. Inserts (one committed transaction per verdict, as
 the judge writes them), lookups that hit and lookups that miss, on Cogumi's
 SQLite/WAL ``VerdictCache``, against the named peer in the same run: a
 JSON-file annotation cache (one dict keyed by a hash of the pair, the way
-AlpacaEval stores annotations), made as durable per verdict as ours by an
-atomic rewrite of the file after each insert, and read from the loaded dict.
+AlpacaEval stores annotations), given the same guarantee as ours — a killed
+process loses no verdict already returned — by an atomic rewrite of the file
+after each insert (no fsync, as ours commits with synchronous=NORMAL), and
+read from the loaded dict.
 
 Part 2 — a judged GSM8K run. Candidate: ``cogumi/replay`` serving the GSM8K
 paper's recorded 175B-verification solutions
@@ -38,7 +40,7 @@ _SOLUTION = re.compile(r"Solution ([AB]):\n<<<\n(.*?)\n>>>", re.DOTALL)
 
 
 class JsonFileCache:
-    """The peer: one JSON dict on disk, rewritten atomically after every insert."""
+    """The peer: one JSON dict on disk, rewritten atomically (tmp + rename) after every insert."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -49,8 +51,6 @@ class JsonFileCache:
         tmp = self.path.with_suffix(".tmp")
         with tmp.open("w") as handle:
             json.dump(self.data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, self.path)
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -237,7 +237,7 @@ def main() -> int:
     s, p = cache["sqlite"], cache["json_file_peer"]
     print(f"verdict cache, {args.inserts} inserts / {args.lookups} lookups")
     print(f"{'':<28} {'SQLite WAL':>12} {'JSON file':>12} {'ratio':>8}")
-    print(f"{'inserts/s (durable each)':<28} {s['inserts_per_s']:>12,.0f} {p['inserts_per_s']:>12,.0f} "
+    print(f"{'inserts/s (kill-safe each)':<28} {s['inserts_per_s']:>12,.0f} {p['inserts_per_s']:>12,.0f} "
           f"{cache['ratio_inserts_sqlite_over_peer']:>7.1f}x")
     print(f"{'lookups/s (hit)':<28} {s['hit_lookups_per_s']:>12,.0f} {p['hit_lookups_per_s']:>12,.0f} "
           f"{cache['ratio_hit_lookups_sqlite_over_peer']:>7.3f}x")
