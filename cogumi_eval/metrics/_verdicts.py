@@ -31,7 +31,7 @@ def _value(score: Score | SampleScore | Mapping[str, Any] | str, key: str) -> fl
     if isinstance(score, Score):
         value = score.value
         if isinstance(value, Mapping):
-            return float(value.get(key, 0.0))
+            return float(value.get(key) or 0.0)
         score = str(score.answer or value)
     if isinstance(score, Mapping):
         return float(score.get(key, 0.0))
