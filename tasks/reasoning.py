@@ -1,6 +1,11 @@
 """MMLU: 57 subjects of four-choice questions, scored on the option letter.
 
     inspect eval tasks/reasoning.py --model <model> [-T fewshot=5] [-T subjects=anatomy,virology]
+
+Judged against stored GPT-4 answers (build them once with `cogumi baseline build`):
+
+    inspect eval tasks/reasoning.py --model <model> -T judge=pairwise \
+        -T baseline=openai/gpt-4-turbo --model-role grader=openai/gpt-4-turbo
 """
 
 from inspect_ai import Task, task
@@ -16,6 +21,14 @@ def mmlu(
     data_dir: str | None = None,
     strict: bool = True,
     verify: bool = True,
+    judge: str | None = None,
+    baseline: str | None = None,
+    judge_template: str | None = None,
+    judge_repeats: int = 1,
+    judge_swap: bool = True,
+    allow_missing: bool = False,
+    budget_usd: float | None = None,
+    baselines: str | None = None,
 ) -> Task:
     """MMLU test split, zero-shot, all subjects by default; see ``cogumi_eval.tasks.mmlu``."""
     return mmlu_task(
@@ -25,4 +38,12 @@ def mmlu(
         data_dir=data_dir,
         strict=strict,
         verify=verify,
+        judge=judge,
+        baseline=baseline,
+        judge_template=judge_template,
+        judge_repeats=judge_repeats,
+        judge_swap=judge_swap,
+        allow_missing=allow_missing,
+        budget_usd=budget_usd,
+        baselines=baselines,
     )

@@ -21,6 +21,7 @@ from inspect_ai.scorer import (
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
 from ..data import LETTERS, MMLURecord, RecordSet, check_subjects, load_mmlu
+from ..judge import judge_scorers
 from ._common import dataset_metadata
 from ._letter import extract_letter
 
@@ -136,6 +137,14 @@ def mmlu(
     data_dir: str | None = None,
     strict: bool = True,
     verify: bool = True,
+    judge: str | None = None,
+    baseline: str | None = None,
+    judge_template: str | None = None,
+    judge_repeats: int = 1,
+    judge_swap: bool = True,
+    allow_missing: bool = False,
+    budget_usd: float | None = None,
+    baselines: str | None = None,
 ) -> Task:
     """MMLU, generated answers scored on the option letter.
 
@@ -146,6 +155,15 @@ def mmlu(
         data_dir: data folder (default ``$COGUMI_DATA_DIR``; without one, the hub).
         strict: fail on a malformed row (True) or skip and report it (False).
         verify: check data files against the pinned sha256 checksums.
+        judge: "pairwise" to also judge each answer against a stored baseline answer
+            (grader: the ``grader`` model role); see ``cogumi_eval.judge.judge_scorers``.
+        baseline: the model whose stored answers are the baseline (default openai/gpt-4-turbo).
+        judge_template: judge definition under ``judges/`` (default pairwise, with the answer as reference).
+        judge_repeats: grader calls per order, to measure the judge's own noise (kappa).
+        judge_swap: judge both orders, MT-Bench rule (True) or one order (False).
+        allow_missing: score samples without a baseline answer 'error' instead of failing.
+        budget_usd: stop before new grader calls pass this many dollars.
+        baselines: baseline store folder, .jsonl file or eval log (default results/baselines).
     """
     chosen = check_subjects(subjects)
     records = load_mmlu(split, subjects=chosen, data_dir=data_dir, strict=strict, verify=verify)  # type: ignore[arg-type]
@@ -153,7 +171,20 @@ def mmlu(
     return Task(
         dataset=MemoryDataset(mmlu_samples(records.records), name=f"mmlu-{split}"),
         solver=[mmlu_prompt(fewshot_blocks(dev, fewshot) if dev else {}), generate()],
-        scorer=choice_letter(),
+        scorer=[
+            choice_letter(),
+            *judge_scorers(
+                "mmlu",
+                judge,
+                baseline,
+                judge_template=judge_template,
+                judge_repeats=judge_repeats,
+                judge_swap=judge_swap,
+                allow_missing=allow_missing,
+                budget_usd=budget_usd,
+                baselines=baselines,
+            ),
+        ],
         metadata=dataset_metadata(
             "mmlu", records, fewshot=fewshot, subjects=list(chosen), split=split
         ),
