@@ -7,7 +7,10 @@ tokens; the run checks that). 256 prompts of 128 tokens are evaluated through
 ``inspect_ai.eval`` with each peer, greedy, on the same card in the same
 process:
 
-- ``cogumi/<folder>``: the cogumi hf backend (continuous batching, batch 256);
+- ``cogumi/<folder>``: the cogumi hf backend (continuous batching, batch 256),
+  also with transformers' ``eager`` and ``sdpa`` attention in place of its own
+  grouped-query decode attention (``cogumi-eager``, ``cogumi-sdpa``), and its
+  batching engine fed directly, without Inspect (``engine``);
 - ``hf/`` as Inspect ships it (its default ``max_connections``, adaptive
   concurrency and its 2 s batch-gathering queue): what ``--model hf/...`` gives;
 - ``hf/`` with ``max_connections=256``: Inspect's provider at the same batch size.
@@ -156,6 +159,32 @@ def run_peer(name: str, model: Any, task: Any, warmup: Any, new_tokens: int, **c
     return row
 
 
+def run_engine(backend: Any, task: Any, warmup: Any, new_tokens: int) -> dict[str, Any]:
+    """The cogumi batching engine fed directly, without Inspect: what Inspect's own overhead costs."""
+    from inspect_ai.model import ChatMessageUser
+
+    from cogumi_eval.model._engine import EngineStats, GenerationRequest
+    from cogumi_eval.model._requests import render_prompt
+
+    def submit_all(samples: Any, tokens: int) -> list[Any]:
+        prompts = [render_prompt(backend.tokenizer, [ChatMessageUser(content=s.input)], backend.use_template)
+                   for s in samples]
+        futures = [backend.engine.submit(GenerationRequest(prompt=p, max_new_tokens=tokens)) for p in prompts]
+        return [f.result() for f in futures]
+
+    submit_all(warmup.dataset, 8)
+    backend.engine.stats = EngineStats()
+    start = time.perf_counter()
+    results = submit_all(task.dataset, new_tokens)
+    seconds = time.perf_counter() - start
+    counts = [len(r.tokens) for r in results]
+    stats = dataclasses.asdict(backend.engine.stats)
+    stats["ms_per_step"] = 1000 * stats["step_seconds"] / max(1, stats["steps"])
+    return {"peer": "engine", "seconds": seconds, "output_tokens": sum(counts),
+            "tokens_per_s": sum(counts) / seconds, "min_tokens": min(counts), "max_tokens": max(counts),
+            "batch_sizes": sorted({r.batch_size for r in results}), "engine": stats}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="0.7b")
@@ -163,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=int, default=256)
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--new-tokens", type=int, default=256)
-    parser.add_argument("--peers", default="cogumi,hf-256,hf-default")
+    parser.add_argument("--peers", default="cogumi,engine,cogumi-eager,cogumi-sdpa,hf-256,hf-default")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "generation.json"))
     args = parser.parse_args(argv)
 
@@ -196,9 +225,14 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     hf_device = "cuda:0" if args.device == "cuda" else args.device
     for peer in args.peers.split(","):
-        if peer == "cogumi":
-            model = get_model(f"cogumi/{folder}", device=args.device, memoize=False)
+        if peer.startswith("cogumi"):
+            # "cogumi-eager" / "cogumi-sdpa": the same backend with transformers' own attention
+            attention = {"attn_implementation": peer.split("-")[1]} if "-" in peer else {}
+            model = get_model(f"cogumi/{folder}", device=args.device, memoize=False, **attention)
             row = run_peer(peer, model, task, warmup, args.new_tokens)
+        elif peer == "engine":
+            model = get_model(f"cogumi/{folder}", device=args.device, memoize=False)
+            row = run_engine(model.api.backend, task, warmup, args.new_tokens)
         elif peer.startswith("hf-"):
             model = get_model("hf/bench", model_path=str(folder), device=hf_device, do_sample=False, memoize=False)
             extra = {} if peer == "hf-default" else {"max_connections": int(peer.split("-")[1])}

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsage
 
+from ._attention import register as register_attention
 from ._engine import BatchEngine, GenerationRequest
 from ._errors import CorruptWeightsError, ModelError, ModelOptionError, TokenizerMissingError
 from ._lineage import Determinism, library_versions, ref_lineage
@@ -52,6 +53,18 @@ def tokenizer_folder(ref: ModelRef, override: str | None) -> Path:
     )
 
 
+def _supports_sdpa(folder: Path, trust_remote_code: bool) -> bool:
+    """Whether the checkpoint's model class runs on sdpa attention (most current architectures)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        config = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+        model_class = AutoModelForCausalLM._model_mapping[type(config)]
+    except Exception:
+        return False
+    return bool(getattr(model_class, "_supports_sdpa", False))
+
+
 class HFBackend:
     """Loads ``ref`` with transformers and decodes concurrent requests in shared batches."""
 
@@ -84,6 +97,8 @@ class HFBackend:
         load_args: dict[str, Any] = {"dtype": self.dtype, "trust_remote_code": trust}
         if options.get("attn_implementation"):
             load_args["attn_implementation"] = str(options["attn_implementation"])
+        elif _supports_sdpa(self.ref.model_path, trust):
+            load_args["attn_implementation"] = register_attention() or "sdpa"
         try:
             model = AutoModelForCausalLM.from_pretrained(str(self.ref.model_path), **load_args)
         except (OSError, ValueError, RuntimeError) as ex:
@@ -154,6 +169,7 @@ class HFBackend:
             batch_size=self.batch_size,
             dtype=str(self.dtype).removeprefix("torch."),
             device=device,
+            attention=getattr(self.model.config, "_attn_implementation", None),
             libraries=library_versions("torch", "transformers", "peft"),
         )
 

@@ -36,6 +36,8 @@ class Determinism:
     """vLLM only: whether batch-invariant kernels were on."""
     dtype: str | None = None
     device: str | None = None
+    attention: str | None = None
+    """The attention kernel (kernels differ in summation order, so in low bits)."""
     libraries: dict[str, str] = field(default_factory=dict)
 
 
