@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import signal
 import stat
 import struct
@@ -16,7 +17,17 @@ from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
+MS_NOATIME, MS_NODIRATIME, MS_REC, MS_PRIVATE, MS_RELATIME = 1024, 2048, 0x4000, 1 << 18, 1 << 21
+# Per-mount flags a bind remount must repeat (in a user namespace they are locked).
+_KEPT_FLAGS = {
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+}
 PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 8, 38, 47, 4
 PR_SET_CHILD_SUBREAPER = 36
 CAP_DAC_READ_SEARCH = 2
@@ -40,7 +51,7 @@ def enter_namespaces(scratch_mb: int) -> dict[str, Any]:
     root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
     user = 0 if root else CLONE_NEWUSER
-    layers = {"network": False, "pid": False, "user": False, "scratch_mb": 0}
+    layers = {"network": False, "pid": False, "user": False, "scratch_mb": 0, "read_only": False}
     for flags in (
         user | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS,
         user | CLONE_NEWNET | CLONE_NEWNS,
@@ -64,6 +75,7 @@ def enter_namespaces(scratch_mb: int) -> dict[str, Any]:
         options = f"size={scratch_mb}m,mode=1777".encode()
         if _libc.mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, options) == 0:
             layers["scratch_mb"] = scratch_mb
+            layers["read_only"] = remount_read_only(target.decode())
     if layers["pid"]:
         pid = os.fork()
         if pid:
@@ -73,6 +85,32 @@ def enter_namespaces(scratch_mb: int) -> dict[str, Any]:
             _, status = os.waitpid(pid, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     return layers
+
+
+def _unescape(field: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def remount_read_only(writable: str) -> bool:
+    """Make every mount of this (private) mount namespace read-only but ``writable``.
+
+    The second line of defence for files: without Landlock, this is what stops
+    the code writing anywhere but the scratch tmpfs. True when every mount took it.
+    """
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        mounts = [
+            (_unescape(fields[4]), fields[5].split(",")) for fields in (line.split() for line in f)
+        ]
+    complete = True
+    for mount_point, options in mounts:
+        if mount_point == writable or "ro" in options:
+            continue
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        for option in options:
+            flags |= _KEPT_FLAGS.get(option, 0)
+        if _libc.mount(None, mount_point.encode(), None, flags, None) != 0:
+            complete = False
+    return complete
 
 
 def world_readable(path: str) -> bool:

@@ -47,8 +47,10 @@ class Isolation:
             ``"docker network_mode none"`` or ``"none"``.
         pid_namespace: the code saw only its own processes, and everything it started
             was killed with it.
-        filesystem: ``"landlock"`` (writes only in the temporary directory, reads only
-            system and Python directories) or ``"none"``.
+        filesystem: the file layers, comma-separated: ``landlock`` (writes only in the
+            temporary directory, reads only system and Python directories) and
+            ``read-only mounts`` (every mount but the scratch tmpfs remounted
+            read-only in the worker's mount namespace); ``"none"`` without either.
         landlock_abi: the kernel's Landlock ABI version (0 = unavailable).
         uid: the user id the code ran as (65534 = nobody when started as root).
         process_limit: True when RLIMIT_NPROC is enforced by the kernel for that uid.

@@ -13,7 +13,8 @@ Layers, each used where the host allows it and reported back (``Isolation``):
    PID 1 of its namespace: the code it runs sees no other process, and after
    every execution ``kill(-1)`` removes everything that execution started, even
    processes that left its session. A size-capped tmpfs is mounted over the
-   temporary directory, so the code cannot fill the host's disk.
+   temporary directory, so the code cannot fill the host's disk, and every
+   other mount is remounted read-only (the file defence where Landlock is absent).
 2. Per execution, in the forked child: a new session, rlimits (CPU, address
    space, file size, processes), stdin from /dev/null, stdout/stderr into
    unlinked files, a fresh temporary directory as cwd, an allow-listed
@@ -131,7 +132,13 @@ class Worker:
         self.layers = (
             _namespaces.enter_namespaces(int(options.get("scratch_mb", 256)))
             if options.get("namespaces", True)
-            else {"network": False, "pid": False, "user": False, "scratch_mb": 0}
+            else {
+                "network": False,
+                "pid": False,
+                "user": False,
+                "scratch_mb": 0,
+                "read_only": False,
+            }
         )
         self.pid_namespace = self.layers["pid"] and os.getpid() == 1
         if not self.pid_namespace:
@@ -171,7 +178,15 @@ class Worker:
             "network": network,
             "network_method": method,
             "pid_namespace": self.pid_namespace,
-            "filesystem": "landlock" if self.landlock_abi else "none",
+            "filesystem": ", ".join(
+                layer
+                for layer, used in (
+                    ("landlock", self.landlock_abi > 0),
+                    ("read-only mounts", self.layers["read_only"]),
+                )
+                if used
+            )
+            or "none",
             "landlock_abi": self.landlock_abi,
             "uid": self.uid,
             "process_limit": self.uid != 0,

@@ -17,6 +17,8 @@ from cogumi_eval.sandbox import ExecutionPool, Limits, Outcome, Program
 FUNCTION = "def add(a, b):\n    return a + b\n"
 TESTS = "assert add(2, 3) == 5\n"
 QUICK = Limits(timeout_s=2.0)
+# Landlock refuses with EACCES, a read-only mount with EROFS.
+REFUSED = ("PermissionError: [Errno 13]", "OSError: [Errno 30] Read-only file system")
 
 
 def worker_descendants(pool: ExecutionPool) -> list[int]:
@@ -97,15 +99,27 @@ def test_write_outside_the_temporary_directory_is_refused(
     target = {"open-dir": open_dir, "host-tmp": tmp_path, "home": Path.home()}[where] / "escape.txt"
     result = pool.run(Program(f"open({str(target)!r}, 'w').write('x')\n", TESTS), QUICK)
     assert result.outcome is Outcome.EXCEPTION
-    assert result.detail.startswith(("PermissionError", "FileNotFoundError")), result.detail
+    assert result.detail.startswith(REFUSED + ("FileNotFoundError",)), result.detail
     assert not target.exists()
 
 
-def test_write_to_an_open_directory_is_refused_by_the_sandbox_not_permissions(
-    pool: ExecutionPool, open_dir: Path
+@pytest.mark.parametrize(
+    ("layers", "layer", "error"),
+    [
+        ({"namespaces": False}, "landlock", "PermissionError: [Errno 13]"),
+        ({"landlock": False}, "read-only mounts", "OSError: [Errno 30] Read-only file system"),
+    ],
+    ids=["landlock-alone", "read-only-mounts-alone"],
+)
+def test_each_file_layer_alone_refuses_a_write_that_permissions_allow(
+    open_dir: Path, layers: dict[str, bool], layer: str, error: str
 ) -> None:
-    result = pool.run(Program(f"open({str(open_dir / 'x')!r}, 'w')\n", TESTS), QUICK)
-    assert result.detail.startswith("PermissionError: [Errno 13]")
+    with ExecutionPool(workers=1, **layers) as single:
+        if single.isolation.filesystem != layer:
+            pytest.skip(f"{layer} is not available on this host ({single.isolation.filesystem})")
+        result = single.run(Program(f"open({str(open_dir / 'x')!r}, 'w')\n", TESTS), QUICK)
+    assert result.detail.startswith(error), result.detail
+    assert not (open_dir / "x").exists()
 
 
 def test_deleting_a_file_outside_is_refused(pool: ExecutionPool, open_dir: Path) -> None:
@@ -113,7 +127,7 @@ def test_deleting_a_file_outside_is_refused(pool: ExecutionPool, open_dir: Path)
     victim.write_text("precious")
     victim.chmod(0o666)
     result = pool.run(Program(f"import os\nos.remove({str(victim)!r})\n", TESTS), QUICK)
-    assert result.outcome is Outcome.EXCEPTION and result.detail.startswith("PermissionError")
+    assert result.outcome is Outcome.EXCEPTION and result.detail.startswith(REFUSED)
     assert victim.read_text() == "precious"
 
 
