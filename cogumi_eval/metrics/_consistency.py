@@ -18,7 +18,9 @@ the same concepts (``answer_consistency``, ``answer_agreement``,
 ``majority_vote``, ``verdict_distribution_reducer``) put the per-sample result
 in the log's reductions, where ``inspect view`` shows it sample by sample.
 A missing answer (``None``) is an answer of its own: three epochs that find no
-number are consistent with each other.
+number are consistent with each other. With a single epoch per sample,
+``consistency``, ``agreement`` and ``majority_accuracy`` are NaN: one answer
+agrees with itself trivially, and a 1.0 would read as evidence of stability.
 """
 
 from __future__ import annotations
@@ -104,12 +106,17 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
+def _repeated(groups: list[list[Score]]) -> list[list[Score]]:
+    """The groups, or none at all when no sample was answered more than once."""
+    return groups if any(len(group) > 1 for group in groups) else []
+
+
 @metric(scores="unreduced")
 def consistency() -> Metric:
     """Share of samples whose answers are identical across all epochs."""
 
     def compute(scores: list[SampleScore]) -> Value:
-        groups = by_sample(scores)
+        groups = _repeated(by_sample(scores))
         return _mean([1.0 if is_consistent([answer_key(s) for s in g]) else 0.0 for g in groups])
 
     return compute
@@ -120,7 +127,8 @@ def agreement() -> Metric:
     """Mean over samples of the share of epoch pairs that give the same answer."""
 
     def compute(scores: list[SampleScore]) -> Value:
-        return _mean([pairwise_agreement([answer_key(s) for s in g]) for g in by_sample(scores)])
+        groups = _repeated(by_sample(scores))
+        return _mean([pairwise_agreement([answer_key(s) for s in g]) for g in groups])
 
     return compute
 
@@ -135,7 +143,7 @@ def majority_accuracy(to_float: ValueToFloat | None = None) -> Metric:
     to_float = to_float or value_to_float()
 
     def compute(scores: list[SampleScore]) -> Value:
-        return _mean([majority_correct(g, to_float)[0] for g in by_sample(scores)])
+        return _mean([majority_correct(g, to_float)[0] for g in _repeated(by_sample(scores))])
 
     return compute
 

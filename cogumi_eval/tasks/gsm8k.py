@@ -20,6 +20,7 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
+from ..metrics import agreement, consistency, majority_accuracy
 from ..data import GSM8KRecord, RecordSet, load_gsm8k
 from ..judge import judge_scorers
 from ._common import dataset_metadata
@@ -80,9 +81,13 @@ def gsm8k_prompt(fewshot: str = "") -> Solver:
     return solve
 
 
-@scorer(metrics=[accuracy(), stderr()])
+@scorer(metrics=[accuracy(), stderr(), consistency(), agreement(), majority_accuracy()])
 def final_number() -> Scorer:
     """Correct when the response's final number equals the target exactly (as rationals).
+
+    With ``--epochs N`` the run also reports ``consistency`` (share of problems
+    whose N answers are identical), ``agreement`` and ``majority_accuracy``
+    (self-consistency voting); with one epoch they are NaN.
 
     The score's ``answer`` is the normalised extracted number (None when there is
     none); ``metadata["rule"]`` names the rule that found it (see

@@ -22,6 +22,7 @@ from inspect_ai.solver import Solver, TaskState, generate, solver
 
 from ..data import LETTERS, MMLURecord, RecordSet, check_subjects, load_mmlu
 from ..judge import judge_scorers
+from ..metrics import agreement, consistency, majority_accuracy
 from ._common import dataset_metadata
 from ._letter import extract_letter
 
@@ -97,6 +98,9 @@ def mmlu_prompt(fewshot: dict[str, str] | None = None) -> Solver:
         accuracy(),
         stderr(cluster="subject"),
         grouped(accuracy(), "subject", all="groups", all_label="macro_accuracy"),
+        consistency(),
+        agreement(),
+        majority_accuracy(),
     ]
 )
 def choice_letter() -> Scorer:
@@ -104,7 +108,9 @@ def choice_letter() -> Scorer:
 
     Metrics: ``accuracy`` (micro: every question weighs the same), ``stderr``
     clustered by subject (questions within a subject are not independent),
-    per-subject accuracy and ``macro_accuracy`` (every subject weighs the same).
+    per-subject accuracy and ``macro_accuracy`` (every subject weighs the same);
+    with ``--epochs N``, ``consistency``, ``agreement`` and ``majority_accuracy``
+    across the N answers (NaN with one epoch).
     The score's ``answer`` is the extracted letter (None if none was found) and
     ``metadata["rule"]`` names the extraction rule.
     """

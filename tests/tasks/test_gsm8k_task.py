@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+import pytest
 
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
@@ -54,6 +57,24 @@ def test_three_epochs_give_three_scored_epochs_per_sample(tmp_path: Path) -> Non
     log = _run(tmp_path, lambda prompt: "ANSWER: 7", limit=2, epochs=3)
     seen = sorted((s.id, s.epoch, s.scores["final_number"].answer) for s in log.samples or [])
     assert seen == [(i, e, "7") for i in ("test-0000", "test-0001") for e in (1, 2, 3)]
+
+
+def test_epochs_report_consistency_and_a_single_epoch_leaves_it_undefined(tmp_path: Path) -> None:
+    robe = iter(["ANSWER: 3", "ANSWER: 4", "ANSWER: 3"])  # target 3: split answers, majority right
+
+    def respond(prompt: str) -> str:
+        return "ANSWER: 18" if "Janet" in prompt else next(robe)
+
+    log = _run(tmp_path / "three", respond, limit=2, epochs=3)
+    # unreduced metrics are a second score entry of the same scorer (reducer None)
+    metrics = {n: m.value for s in log.results.scores for n, m in s.metrics.items()}  # type: ignore[union-attr]
+    assert metrics["consistency"] == pytest.approx(1 / 2)
+    assert metrics["agreement"] == pytest.approx((1 + 1 / 3) / 2)
+    assert metrics["majority_accuracy"] == pytest.approx(1.0)
+    assert metrics["accuracy"] == pytest.approx((1 + 2 / 3) / 2)
+    single = _run(tmp_path / "one", lambda prompt: "ANSWER: 18", limit=2)
+    single_metrics = {n: m.value for s in single.results.scores for n, m in s.metrics.items()}  # type: ignore[union-attr]
+    assert math.isnan(single_metrics["consistency"])
 
 
 def test_prompt_asks_for_answer_line_and_contains_the_question(tmp_path: Path) -> None:
