@@ -9,7 +9,7 @@ from inspect_ai.solver import Solver, TaskState, generate, solver
 
 from ..data import HumanEvalProblem, RecordSet, load_humaneval
 from ..metrics import parse_k, pass_at_k_reducers
-from ..sandbox import ExecutionResult, Limits, Program
+from ..sandbox import ExecutionResult, Limits, Outcome, Program, SandboxError
 from ._code_extract import ExtractedCode, extract_code
 from ._code_run import check_sandbox, run_program, task_sandbox
 from ._common import dataset_metadata
@@ -97,9 +97,10 @@ def humaneval_tests(timeout: float = 10.0, memory_mb: int = 1024, sandbox: str =
 
     The score's ``answer`` is ``"pass"`` or the failure kind (``assertion``,
     ``exception``, ``syntax``, ``encoding``, ``timeout``, ``memory``, ``exit``,
-    ``crash``, ``killed``, ``file_size``, ``sandbox_error``; ``empty`` when the model
-    returned no text); the explanation gives the detail; metadata holds the
-    program that ran, how it was extracted, the limits and the isolation in force.
+    ``crash``, ``killed``, ``file_size``; ``empty`` when the model returned no
+    text); the explanation gives the detail; metadata holds the program that ran,
+    how it was extracted, the limits and the isolation in force. A failure of the
+    sandbox itself is raised as an error, never scored as a wrong answer.
 
     Args:
         timeout: wall-clock seconds per program (CPU time is limited to the same).
@@ -124,6 +125,9 @@ def humaneval_tests(timeout: float = 10.0, memory_mb: int = 1024, sandbox: str =
             extracted.code, humaneval_checks(metadata["test"], metadata["entry_point"])
         )
         result = await run_program(program, limits, sandbox)
+        if result.outcome is Outcome.SANDBOX_ERROR:
+            # Not the model's fault: an error (retryable with `inspect eval-retry`), not a wrong answer.
+            raise SandboxError(f"the sandbox could not run {state.sample_id}: {result.detail}")
         return _score(extracted, result, limits)
 
     return score

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
 
 from cogumi_eval.data import HumanEvalProblem, load_humaneval
+from cogumi_eval.sandbox import ExecutionResult, Outcome
 from cogumi_eval.tasks import humaneval
 from cogumi_eval.testing import scripted_model
 
@@ -176,6 +178,25 @@ def test_chat_style_asks_for_a_fenced_function(
         seen[0],
     )
     assert f"```python\n{problems['HumanEval/0'].prompt}```" in seen[0]
+
+
+def test_sandbox_failure_is_an_error_not_a_wrong_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(program: object, limits: object, sandbox: str) -> ExecutionResult:
+        return ExecutionResult(Outcome.SANDBOX_ERROR, "sandbox set-up failed: OSError: landlock")
+
+    # The package exports the task factory under the module's name: patch the module itself.
+    monkeypatch.setattr(sys.modules["cogumi_eval.tasks.humaneval"], "run_program", broken)
+    [log] = inspect_eval(
+        humaneval(),
+        model=scripted_model(lambda p: "    return 1\n"),
+        limit=1,
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
+    assert log.status == "error"
+    assert log.error and "the sandbox could not run HumanEval/0" in log.error.message
 
 
 def test_k_above_epochs_is_refused_before_running() -> None:
