@@ -5,6 +5,11 @@
 pass@k from several samples per problem (unbiased estimator, Chen et al. 2021):
 
     inspect eval tasks/code.py --model <model> -T epochs=10 -T k=1,10
+
+Judged against stored GPT-4 answers (build them once with `cogumi baseline build`):
+
+    inspect eval tasks/code.py --model <model> -T judge=pairwise \
+        -T baseline=openai/gpt-4-turbo --model-role grader=openai/gpt-4-turbo
 """
 
 from inspect_ai import Task, task
@@ -23,6 +28,14 @@ def humaneval(
     data_dir: str | None = None,
     strict: bool = True,
     verify: bool = True,
+    judge: str | None = None,
+    baseline: str | None = None,
+    judge_template: str | None = None,
+    judge_repeats: int = 1,
+    judge_swap: bool = True,
+    allow_missing: bool = False,
+    budget_usd: float | None = None,
+    baselines: str | None = None,
 ) -> Task:
     """HumanEval, chat prompt, local sandbox by default; see ``cogumi_eval.tasks.humaneval``."""
     return humaneval_task(
@@ -35,4 +48,12 @@ def humaneval(
         data_dir=data_dir,
         strict=strict,
         verify=verify,
+        judge=judge,
+        baseline=baseline,
+        judge_template=judge_template,
+        judge_repeats=judge_repeats,
+        judge_swap=judge_swap,
+        allow_missing=allow_missing,
+        budget_usd=budget_usd,
+        baselines=baselines,
     )

@@ -8,7 +8,8 @@ from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accurac
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
 from ..data import HumanEvalProblem, RecordSet, load_humaneval
-from ..metrics import parse_k, pass_at_k_reducers
+from ..judge import judge_scorers
+from ..metrics import agreement, consistency, majority_accuracy, parse_k, pass_at_k_reducers
 from ..sandbox import ExecutionResult, Limits, Outcome, Program, SandboxError
 from ._code_extract import ExtractedCode, extract_code
 from ._code_run import check_sandbox, run_program, task_sandbox
@@ -91,7 +92,7 @@ def _score(extracted: ExtractedCode, result: ExecutionResult, limits: Limits) ->
     )
 
 
-@scorer(metrics=[accuracy(), stderr()])
+@scorer(metrics=[accuracy(), stderr(), consistency(), agreement(), majority_accuracy()])
 def humaneval_tests(timeout: float = 10.0, memory_mb: int = 1024, sandbox: str = "local") -> Scorer:
     """Correct when the extracted program's tests run to their end in the sandbox.
 
@@ -144,6 +145,14 @@ def humaneval(
     data_dir: str | None = None,
     strict: bool = True,
     verify: bool = True,
+    judge: str | None = None,
+    baseline: str | None = None,
+    judge_template: str | None = None,
+    judge_repeats: int = 1,
+    judge_swap: bool = True,
+    allow_missing: bool = False,
+    budget_usd: float | None = None,
+    baselines: str | None = None,
 ) -> Task:
     """HumanEval (164 problems): the model writes the function, the sandbox runs its tests.
 
@@ -158,6 +167,15 @@ def humaneval(
         data_dir: data folder (default ``$COGUMI_DATA_DIR``; without one, the hub).
         strict: fail on a malformed record (True) or skip and report it (False).
         verify: check the data file against its pinned sha256 checksum.
+        judge: "pairwise" to also judge each answer against a stored baseline answer
+            (grader: the ``grader`` model role); see ``cogumi_eval.judge.judge_scorers``.
+        baseline: the model whose stored answers are the baseline (default openai/gpt-4-turbo).
+        judge_template: judge definition under ``judges/`` (default pairwise-code).
+        judge_repeats: grader calls per order, to measure the judge's own noise (kappa).
+        judge_swap: judge both orders, MT-Bench rule (True) or one order (False).
+        allow_missing: score samples without a baseline answer 'error' instead of failing.
+        budget_usd: stop before new grader calls pass this many dollars.
+        baselines: baseline store folder, .jsonl file or eval log (default results/baselines).
     """
     ks = parse_k(k)
     reducers = pass_at_k_reducers(ks, epochs)
@@ -167,7 +185,20 @@ def humaneval(
     return Task(
         dataset=MemoryDataset(humaneval_samples(records), name="humaneval"),
         solver=[humaneval_prompt(style), generate()],
-        scorer=humaneval_tests(timeout=timeout, memory_mb=memory_mb, sandbox=sandbox),
+        scorer=[
+            humaneval_tests(timeout=timeout, memory_mb=memory_mb, sandbox=sandbox),
+            *judge_scorers(
+                "humaneval",
+                judge,
+                baseline,
+                judge_template=judge_template,
+                judge_repeats=judge_repeats,
+                judge_swap=judge_swap,
+                allow_missing=allow_missing,
+                budget_usd=budget_usd,
+                baselines=baselines,
+            ),
+        ],
         epochs=Epochs(epochs or 1, reducers),
         sandbox=task_sandbox(sandbox, limits),
         metadata=dataset_metadata(
