@@ -115,14 +115,19 @@ class GateReport:
 
     @property
     def exit_code(self) -> int:
-        """0 pass (warnings allowed), 1 regression, 2 a rule could not be evaluated."""
-        if any(r.verdict == "error" for r in self.rules):
+        """0 pass (warnings allowed), 1 regression, 2 a rule could not be evaluated or none applied."""
+        if any(r.verdict == "error" for r in self.rules) or self.nothing_gated:
             return 2
         if any(r.verdict == "fail" for r in self.rules):
             return 1
         if any(r.verdict == "underpowered" and self.on_underpowered.get(r.name) == "fail" for r in self.rules):
             return 1
         return 0
+
+    @property
+    def nothing_gated(self) -> bool:
+        """Every rule was skipped: a gate that checked nothing must not read as a pass."""
+        return bool(self.rules) and all(r.verdict == "skipped" for r in self.rules)
 
     @property
     def passed(self) -> bool:
@@ -148,6 +153,12 @@ class GateReport:
         if self.exit_code == 0 and any(r.verdict in ("warn", "underpowered") for r in self.rules):
             status = "PASSED with warnings"
         tally = ", ".join(f"{counts[v]} {v}" for v in SEVERITY if v in counts)
+        if self.nothing_gated:
+            tasks = sorted({str(run.get("task")) for run in self.baseline + self.candidate})
+            return (
+                f"gate {status}: every rule was skipped, so nothing was checked; the logs hold "
+                f"task(s) {tasks}. Add a rule for them (or mark one required = true)."
+            )
         return f"gate {status}: {tally}; {self.correction_note()}"
 
     def to_dict(self) -> dict[str, Any]:

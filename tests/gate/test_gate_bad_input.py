@@ -47,6 +47,17 @@ def test_a_verdict_metric_on_logs_without_judge_scores_names_the_scorers(
     assert rule.verdict == "error" and "no 'pairwise' scores; its scorers: final_number" in rule.reason
 
 
+def test_a_gate_whose_every_rule_is_skipped_is_an_error_not_a_pass(
+    small_logs: tuple[Path, Path], write_spec: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec('[[rule]]\nname = "m"\ntask = "mmlu"\nmetric = "accuracy"\nmax_drop = 0.01\nrequired = false\n')
+    report = evaluate_gate(*small_logs, spec)
+    assert report.rule("m").verdict == "skipped"
+    assert report.exit_code == 2 and not report.passed
+    assert "nothing was checked" in report.summary() and "['gsm8k']" in report.summary()
+    assert _gate(*small_logs, spec) == 2
+
+
 def test_logs_of_different_tasks_cannot_be_paired(
     gate_logs: Callable[..., Path], small_logs: tuple[Path, Path], write_spec: Callable[[str], Path],
     capsys: pytest.CaptureFixture[str],

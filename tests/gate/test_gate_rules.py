@@ -107,9 +107,13 @@ def test_consistency_on_single_epoch_runs_says_to_run_epochs(runs: Runs, write_s
 
 
 def test_optional_rule_is_skipped_when_its_data_is_in_neither_run(runs: Runs, write_spec: Callable[[str], Path]) -> None:
-    spec = '[[rule]]\nname="c"\ntask="gsm8k"\nmetric="consistency"\nmax_drop=0.1\nrequired=false\n[[rule]]\nname="t"\ntask="gsm8k"\nmetric="tie_rate"\nmax_drop=0.1\nrequired=false\n'
+    spec = (
+        '[[rule]]\nname="c"\ntask="gsm8k"\nmetric="consistency"\nmax_drop=0.1\nrequired=false\n'
+        '[[rule]]\nname="t"\ntask="gsm8k"\nmetric="tie_rate"\nmax_drop=0.1\nrequired=false\n'
+        '[[rule]]\nname="a"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.1\n'
+    )
     report = _gate(runs, write_spec, spec, {"outcomes": [1] * 10}, {"outcomes": [1] * 10})
-    assert [r.verdict for r in report.rules] == ["skipped", "skipped"]
+    assert [r.verdict for r in report.rules] == ["skipped", "skipped", "pass"]
     assert report.exit_code == 0
 
 
