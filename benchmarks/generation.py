@@ -7,16 +7,20 @@ tokens; the run checks that). 256 prompts of 128 tokens are evaluated through
 ``inspect_ai.eval`` with each peer, greedy, on the same card in the same
 process:
 
-- ``cogumi/<folder>``: the cogumi hf backend (continuous batching, batch 256),
-  also with transformers' ``eager`` and ``sdpa`` attention in place of its own
-  grouped-query decode attention (``cogumi-eager``, ``cogumi-sdpa``), and its
-  batching engine fed directly, without Inspect (``engine``);
+- ``cogumi/<folder>``: the cogumi hf backend (continuous batching, batch 256,
+  KV slots with one CUDA graph replay per step); its batching engine fed
+  directly, without Inspect (``engine``); the backend without CUDA graphs
+  (``cogumi-nographs``: a transformers forward per step over a dynamic cache),
+  and that path with transformers' ``eager`` or ``sdpa`` attention in place of
+  Cogumi's grouped-query decode attention (``cogumi-eager``, ``cogumi-sdpa``);
 - ``hf/`` as Inspect ships it (its default ``max_connections``, adaptive
   concurrency and its 2 s batch-gathering queue): what ``--model hf/...`` gives;
 - ``hf/`` with ``max_connections=256``: Inspect's provider at the same batch size.
 
 vLLM is not installed on the benchmark machine (and cannot be fetched there),
-so it is not a peer here. Also printed: the decode floor, i.e. the bytes every
+so it is not a peer here. Before timing, the greedy answers of the CUDA-graph
+path and the dynamic-cache path are compared in float32 (``agreement``). Also
+printed: the decode floor, i.e. the bytes every
 decode step must read (all weights once, plus the KV cache of every row)
 over the measured device-to-device copy bandwidth, summed over the steps.
 
@@ -49,10 +53,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local; never ask th
 
 PRESETS: dict[str, dict[str, int]] = {
     # ~0.70B parameters: 24 layers, hidden 1536, GQA 12 query / 4 KV heads of 128
-    "0.7b": dict(hidden_size=1536, intermediate_size=4096, num_hidden_layers=24,
-                 num_attention_heads=12, num_key_value_heads=4, vocab_size=32000),
-    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                 num_attention_heads=4, num_key_value_heads=2, vocab_size=2000),
+    "0.7b": {"hidden_size": 1536, "intermediate_size": 4096, "num_hidden_layers": 24,
+             "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 32000},
+    "tiny": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 2000},
 }
 SPECIAL = ["<unk>", "<s>", "</s>", "<pad>"]
 
@@ -159,6 +163,22 @@ def run_peer(name: str, model: Any, task: Any, warmup: Any, new_tokens: int, **c
     return row
 
 
+def check_agreement(folder: Path, words: list[str], prompt_tokens: int, device: str) -> dict[str, Any]:
+    """Greedy answers with CUDA graphs (KV slots) vs without (dynamic cache), both in float32."""
+    from inspect_ai import eval
+    from inspect_ai.model import get_model
+
+    task = make_task(words, 32, prompt_tokens, seed=3)
+    completions = []
+    for graphs in (True, False):
+        model = get_model(f"cogumi/{folder}", device=device, dtype="float32", cuda_graphs=graphs, memoize=False)
+        log = eval(task, model=model, max_tokens=64, temperature=0.0, display="none", log_realtime=False)[0]
+        completions.append({s.id: s.output.completion for s in log.samples})
+        model.api.close()
+    same = sum(completions[0][i] == completions[1][i] for i in completions[0])
+    return {"dtype": "float32", "prompts": len(completions[0]), "new_tokens": 64, "identical": same}
+
+
 def run_engine(backend: Any, task: Any, warmup: Any, new_tokens: int) -> dict[str, Any]:
     """The cogumi batching engine fed directly, without Inspect: what Inspect's own overhead costs."""
     from inspect_ai.model import ChatMessageUser
@@ -192,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=int, default=256)
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--new-tokens", type=int, default=256)
-    parser.add_argument("--peers", default="cogumi,engine,cogumi-eager,cogumi-sdpa,hf-256,hf-default")
+    parser.add_argument("--peers", default="cogumi,engine,cogumi-nographs,cogumi-eager,cogumi-sdpa,hf-256,hf-default")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "generation.json"))
     args = parser.parse_args(argv)
 
@@ -223,12 +243,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.device.startswith("cuda") and "cogumi" in args.peers.split(","):
+        result["agreement"] = check_agreement(folder, words, args.prompt_tokens, args.device)
+        agreement = result["agreement"]
+        print(f"graphs vs no graphs, float32: {agreement['identical']}/{agreement['prompts']} answers identical",
+              flush=True)
     hf_device = "cuda:0" if args.device == "cuda" else args.device
     for peer in args.peers.split(","):
         if peer.startswith("cogumi"):
-            # "cogumi-eager" / "cogumi-sdpa": the same backend with transformers' own attention
-            attention = {"attn_implementation": peer.split("-")[1]} if "-" in peer else {}
-            model = get_model(f"cogumi/{folder}", device=args.device, memoize=False, **attention)
+            # "cogumi-nographs": the dynamic-cache path; "cogumi-eager" / "cogumi-sdpa": that path
+            # with transformers' own attention
+            variant = peer.partition("-")[2]
+            options = ({"cuda_graphs": False} if variant == "nographs" else
+                       {"attn_implementation": variant} if variant else {})
+            model = get_model(f"cogumi/{folder}", device=args.device, memoize=False, **options)
             row = run_peer(peer, model, task, warmup, args.new_tokens)
         elif peer == "engine":
             model = get_model(f"cogumi/{folder}", device=args.device, memoize=False)

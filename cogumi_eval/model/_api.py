@@ -7,7 +7,14 @@ import logging
 import weakref
 from typing import Any, Protocol
 
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelInfo, ModelOutput, set_model_info
+from inspect_ai.model import (
+    ChatMessage,
+    GenerateConfig,
+    ModelAPI,
+    ModelInfo,
+    ModelOutput,
+    set_model_info,
+)
 from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
 from inspect_ai.tool import ToolChoice, ToolInfo
 
@@ -81,9 +88,10 @@ class CogumiModelAPI(ModelAPI):
         model_name: str,
         base_url: str | None = None,
         api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),
+        config: GenerateConfig | None = None,
         **model_args: Any,
     ) -> None:
+        config = config if config is not None else GenerateConfig()
         super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
         if api_key == MODEL_INFO_LOOKUP_API_KEY:
             # Inspect instantiates providers to look up model info; never load weights for that

@@ -1,14 +1,16 @@
 """Decode-step attention for grouped-query models that reads each KV head once.
 
 Measured on an H200 (transformers 5.17, torch 2.11; a 0.7B Llama with 12 query
-and 4 KV heads, batch 256, left padding): a decode step took 75 ms with sdpa
-attention and 31 ms with eager. With a padding mask, sdpa copies every KV head
-once per query head (``repeat_kv``) and then runs a masked kernel that is slow
-for one query token; eager makes the same copies. For a single query token this
+and 4 KV heads, batch 256, left padding, dynamic cache): a decode step took
+68 ms with sdpa attention, 26 ms with eager and 18 ms with this function.
+With a padding mask, sdpa copies every KV head once per query head
+(``repeat_kv``) and then runs a masked kernel that is slow for one query
+token; eager makes the same copies. For a single query token this
 function folds each KV head's query heads into one small matrix and attends
 with two matmuls, reading the cache as it is. Prefill (many query tokens),
 models without grouped heads, and soft-capped or biased attention go to
-transformers' own sdpa function unchanged.
+transformers' own sdpa function unchanged. During slot decoding (``_slots``)
+it also writes the token's keys and values into the slots.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ def grouped_decode_attention(
 ) -> tuple[torch.Tensor, None]:
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+    from ._slots import active_step, slot_attention
+
+    step = active_step()
+    if step is not None:
+        return slot_attention(step, module, query, key, value, scaling), None
     groups = int(getattr(module, "num_key_value_groups", 1))
     special = any(kwargs.get(k) is not None for k in ("softcap", "position_bias", "s_aux", "sinks"))
     if query.shape[2] != 1 or groups <= 1 or special or dropout:
@@ -65,7 +72,7 @@ def register() -> str | None:
     sdpa_mask = AttentionMaskInterface._global_mapping.get("sdpa")
     if sdpa_mask is None:
         return None
-    AttentionInterface.register(NAME, grouped_decode_attention)
-    AttentionMaskInterface.register(NAME, sdpa_mask)
+    AttentionInterface.register(NAME, grouped_decode_attention)  # type: ignore[arg-type]
+    AttentionMaskInterface.register(NAME, sdpa_mask)  # type: ignore[arg-type]
     _registered = True
     return NAME

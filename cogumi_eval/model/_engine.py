@@ -7,6 +7,11 @@ and requests that arrived meanwhile are prefilled together and merged into the
 running batch (their cache left-padded to the same width), so a long answer
 does not hold the GPU for a nearly empty batch.
 
+With ``slot_decoding`` the rows decode in preallocated KV slots instead
+(``_slots.SlotDecoder``): prefill is the same, but each step is one CUDA graph
+replay rather than a transformers forward pass, and a finished row's slot is
+refilled without copying anyone's cache.
+
 Greedy rows take the argmax; sampled rows draw from their own seeded
 generator, so a seeded request's answer does not depend on what it was batched
 with.
@@ -25,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import torch
+
+from ._slots import SlotDecoder
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +75,7 @@ class EngineStats:
     steps: int = 0
     step_seconds: float = 0.0
     merges: int = 0
+    graph_replays: int = 0
 
 
 @dataclass
@@ -123,6 +131,9 @@ class BatchEngine:
         max_prefill_tokens: padded prompt tokens prefilled in one forward pass.
         kv_budget_tokens: cache slots (rows x width) that fit in memory; None for no limit.
         pad_id: the token id used for left padding (masked out).
+        slot_decoding: decode in preallocated KV slots (the model must pass ``slot_compatible``).
+        graphs: with slot decoding, replay each step as a CUDA graph.
+        context: the model's context length, the widest a slot may be.
     """
 
     def __init__(
@@ -135,6 +146,9 @@ class BatchEngine:
         max_prefill_tokens: int = 16384,
         kv_budget_tokens: int | None = None,
         pad_id: int = 0,
+        slot_decoding: bool = False,
+        graphs: bool = False,
+        context: int | None = None,
     ) -> None:
         self.model = model
         self.eos_ids = set(eos_ids)
@@ -143,6 +157,11 @@ class BatchEngine:
         self.max_prefill_tokens = max_prefill_tokens
         self.kv_budget_tokens = kv_budget_tokens
         self.pad_id = pad_id
+        self.slot_decoding = slot_decoding
+        self.graphs = graphs
+        self.context = context
+        self._decoder: SlotDecoder | None = None
+        self._slot_rows: dict[int, _Row] = {}
         self.device = next(model.parameters()).device
         # a PeftModel forwards **kwargs: read the wrapped model's signature
         core = model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -187,20 +206,25 @@ class BatchEngine:
         with torch.inference_mode():
             while True:
                 with self._cv:
-                    while not self._closed and not self._pending and self._batch is None:
+                    while not self._closed and not self._pending and not self._busy():
                         self._cv.wait()
                     if self._closed:
                         break
-                    idle = self._batch is None
+                    idle = not self._busy()
                 if idle:
                     self._gather()
                 try:
                     self._admit()
-                    if self._batch is not None:
+                    if self._slot_rows:
+                        self._slot_step()
+                    elif self._batch is not None:
                         self._step()
-                except Exception as ex:  # fail the affected requests; keep serving others
+                except Exception as ex:  # noqa: BLE001  fail the affected requests; keep serving others
                     self._fail_batch(ex)
         self._fail_all(RuntimeError("the generation engine was closed"))
+
+    def _busy(self) -> bool:
+        return self._batch is not None or bool(self._slot_rows)
 
     def _gather(self, quiet: float = 0.02, longest: float = 0.25) -> None:
         # Inspect starts its samples' requests within milliseconds of each other:
@@ -215,6 +239,8 @@ class BatchEngine:
             time.sleep(quiet)
 
     def _take_pending(self) -> list[_Row]:
+        if self.slot_decoding:
+            return self._take_for_slots()
         batch = self._batch
         running = len(batch.rows) if batch else 0
         free = self.max_batch - running
@@ -246,10 +272,57 @@ class BatchEngine:
                 taken.append(self._pending.popleft())
             return taken
 
+    def _take_for_slots(self) -> list[_Row]:
+        decoder = self._decoder
+        running = len(self._slot_rows)
+        capacity = decoder.slots if decoder else self.max_batch
+        with self._cv:
+            while self._pending and self._pending[0].future.cancelled():
+                self._pending.popleft()
+            free = capacity - running
+            if not self._pending or free <= 0:
+                return []
+            waited = self._step_count - self._pending[0].enqueued_step
+            if running and free < max(1, capacity // 8) and waited < 64:
+                return []
+            taken: list[_Row] = []
+            while self._pending and len(taken) < free:
+                row = self._pending[0]
+                if row.future.cancelled():
+                    self._pending.popleft()
+                    continue
+                need = len(row.request.prompt) + row.request.max_new_tokens
+                if decoder is not None and need > decoder.width:
+                    if running or taken:
+                        break  # let the slots drain, then make them wider
+                    self._decoder = decoder = None
+                    capacity = free = self.max_batch
+                taken.append(self._pending.popleft())
+            return taken
+
+    def _allocate(self, rows: list[_Row]) -> list[_Row]:
+        """Create the slot decoder wide enough for ``rows``; the rows that do not fit go back to the queue."""
+        need = max(len(r.request.prompt) + r.request.max_new_tokens for r in rows)
+        width = max(512, -(-need // 256) * 256)
+        if self.context:
+            width = min(width, max(self.context, need))
+        slots = self.max_batch
+        if self.kv_budget_tokens is not None:
+            slots = max(1, min(slots, self.kv_budget_tokens // width))
+        self._decoder = None  # free the old buffers first
+        self._decoder = SlotDecoder(self.model, slots=slots, width=width, graphs=self.graphs)
+        if len(rows) > slots:
+            with self._cv:
+                self._pending.extendleft(reversed(rows[slots:]))
+            rows = rows[:slots]
+        return rows
+
     def _admit(self) -> None:
         rows = self._take_pending()
         if not rows:
             return
+        if self.slot_decoding and self._decoder is None:
+            rows = self._allocate(rows)
         rows.sort(key=lambda r: len(r.request.prompt))
         group: list[_Row] = []
         for row in rows:
@@ -264,11 +337,16 @@ class BatchEngine:
     def _admit_group(self, rows: list[_Row]) -> None:
         try:
             fresh = self._prefill(rows)
-        except Exception as ex:
+        except Exception as ex:  # noqa: BLE001  the group's requests get the error, others go on
             for row in rows:
                 _settle(row.future, exception=_explain(ex))
             return
         if fresh is None:
+            return
+        if self.slot_decoding:
+            assert self._decoder is not None
+            slots = self._decoder.load(fresh.cache, fresh.mask, fresh.next_tokens)
+            self._slot_rows.update(zip(slots, fresh.rows))
             return
         self._batch = fresh if self._batch is None else self._merge(self._batch, fresh)
 
@@ -317,57 +395,86 @@ class BatchEngine:
         self.stats.steps += 1
         self.stats.step_seconds += time.monotonic() - started
 
+    def _slot_step(self) -> None:
+        decoder = self._decoder
+        assert decoder is not None
+        started = time.monotonic()
+        self._step_count += 1
+        # the token fed now sits at position prompt + tokens - 1
+        needed = max(len(r.request.prompt) + len(r.tokens) for r in self._slot_rows.values())
+        replays = decoder.replays
+        logits = decoder.step(needed)
+        tokens = decoder.chosen.tolist()
+        size = len(self._slot_rows)
+        self.largest_batch = max(self.largest_batch, size)
+        for slot, row in list(self._slot_rows.items()):
+            token = tokens[slot]
+            if not row.request.greedy:
+                token = self._sample(logits[slot], row)
+                decoder.set_next(slot, token)
+            finish = self._advance(row, token, size)
+            if finish is not None:
+                decoder.release(slot)
+                del self._slot_rows[slot]
+        self.stats.steps += 1
+        self.stats.graph_replays += decoder.replays - replays
+        self.stats.step_seconds += time.monotonic() - started
+
     def _choose(self, logits: torch.Tensor, rows: list[_Row]) -> torch.Tensor:
         chosen = logits.argmax(dim=-1)
         for i, row in enumerate(rows):
-            request = row.request
-            if request.greedy:
-                continue
-            scores = logits[i].float() / request.temperature
-            if request.top_k:
-                kth = torch.topk(scores, min(request.top_k, scores.shape[-1])).values[-1]
-                scores = scores.masked_fill(scores < kth, float("-inf"))
-            if request.top_p is not None and request.top_p < 1.0:
-                ordered, order = torch.sort(scores, descending=True)
-                probs = torch.softmax(ordered, dim=-1)
-                # drop a token once the more likely ones already hold top_p of the mass
-                drop_sorted = probs.cumsum(-1) - probs >= request.top_p
-                drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
-                scores = scores.masked_fill(drop, float("-inf"))
-            probs = torch.softmax(scores, dim=-1)
-            chosen[i] = torch.multinomial(probs, 1, generator=row.generator)[0]
+            if not row.request.greedy:
+                chosen[i] = self._sample(logits[i], row)
         return chosen
+
+    def _sample(self, logits: torch.Tensor, row: _Row) -> int:
+        """One token drawn for ``row`` with its temperature, top-k, top-p and generator."""
+        request = row.request
+        scores = logits.float() / request.temperature
+        if request.top_k:
+            kth = torch.topk(scores, min(request.top_k, scores.shape[-1])).values[-1]
+            scores = scores.masked_fill(scores < kth, float("-inf"))
+        if request.top_p is not None and request.top_p < 1.0:
+            ordered, order = torch.sort(scores, descending=True)
+            probs = torch.softmax(ordered, dim=-1)
+            # drop a token once the more likely ones already hold top_p of the mass
+            drop_sorted = probs.cumsum(-1) - probs >= request.top_p
+            drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
+            scores = scores.masked_fill(drop, float("-inf"))
+        probs = torch.softmax(scores, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=row.generator)[0])
 
     def _record(self, batch: _Batch) -> _Batch | None:
         """Append each row's new token; answer finished rows and drop them from the batch."""
         tokens = batch.next_tokens.tolist()
         size = len(batch.rows)
         self.largest_batch = max(self.largest_batch, size)
-        keep: list[int] = []
-        for i, (row, token) in enumerate(zip(batch.rows, tokens)):
-            row.max_batch = max(row.max_batch, size)
-            request = row.request
-            finish: FinishReason | None = None
-            if row.future.cancelled():
-                finish = "cancelled"
-            elif token in self.eos_ids:
-                finish = "eos"
-            else:
-                row.tokens.append(token)
-                if len(row.tokens) >= request.max_new_tokens:
-                    finish = "length"
-                elif request.stop and self._stopped(row):
-                    finish = "stop"
-            if finish is None:
-                keep.append(i)
-            elif finish != "cancelled":
-                _settle(row.future, GenerationResult(list(row.tokens), finish, row.max_batch,
-                                                     time.monotonic() - row.started))
+        keep = [i for i, (row, token) in enumerate(zip(batch.rows, tokens)) if self._advance(row, token, size) is None]
         if not keep:
             return None
         if len(keep) < size:
             self._select(batch, keep)
         return batch
+
+    def _advance(self, row: _Row, token: int, size: int) -> FinishReason | None:
+        """Add ``token`` to ``row``; when that ends it, answer its future and say why."""
+        row.max_batch = max(row.max_batch, size)
+        request = row.request
+        finish: FinishReason | None = None
+        if row.future.cancelled():
+            return "cancelled"
+        if token in self.eos_ids:
+            finish = "eos"
+        else:
+            row.tokens.append(token)
+            if len(row.tokens) >= request.max_new_tokens:
+                finish = "length"
+            elif request.stop and self._stopped(row):
+                finish = "stop"
+        if finish is not None:
+            _settle(row.future, GenerationResult(list(row.tokens), finish, row.max_batch,
+                                                 time.monotonic() - row.started))
+        return finish
 
     def _stopped(self, row: _Row) -> bool:
         window = max(len(s) for s in row.request.stop) + 4
@@ -420,7 +527,10 @@ class BatchEngine:
 
     def _fail_batch(self, ex: Exception) -> None:
         batch, self._batch = self._batch, None
-        for row in batch.rows if batch else []:
+        rows = (batch.rows if batch else []) + list(self._slot_rows.values())
+        self._slot_rows.clear()
+        self._decoder = None
+        for row in rows:
             _settle(row.future, exception=_explain(ex))
 
     def _fail_all(self, ex: Exception) -> None:

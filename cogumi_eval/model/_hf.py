@@ -17,6 +17,7 @@ from ._options import option_bool, option_int
 from ._quantization import refuse_quantized_base
 from ._ref import ModelRef, candidate_paths, resolve_ref
 from ._requests import await_result, render_prompt, request_seed, truncate_at_stop
+from ._slots import slot_compatible
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _supports_sdpa(folder: Path, trust_remote_code: bool) -> bool:
     try:
         config = AutoConfig.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
         model_class = AutoModelForCausalLM._model_mapping[type(config)]
-    except Exception:
+    except (OSError, ValueError, KeyError):
         return False
     return bool(getattr(model_class, "_supports_sdpa", False))
 
@@ -100,7 +101,7 @@ class HFBackend:
         elif _supports_sdpa(self.ref.model_path, trust):
             load_args["attn_implementation"] = register_attention() or "sdpa"
         try:
-            model = AutoModelForCausalLM.from_pretrained(str(self.ref.model_path), **load_args)
+            model: Any = AutoModelForCausalLM.from_pretrained(str(self.ref.model_path), **load_args)
         except (OSError, ValueError, RuntimeError) as ex:
             if "safetensors" in str(ex).lower() or "header" in str(ex).lower() or "pickle" in str(ex).lower():
                 raise CorruptWeightsError(
@@ -115,6 +116,9 @@ class HFBackend:
                 refuse_quantized_base(self.ref.path, self.ref.base)
                 model = model.merge_and_unload()
         self.model = model.to(self.device).eval()
+        # KV slots and CUDA graphs: on a GPU, where a step's Python overhead dwarfs its kernels
+        self.slot_decoding = (option_bool("cuda_graphs", options.get("cuda_graphs", True))
+                              and self.device.startswith("cuda") and slot_compatible(self.model))
 
         eos = {self.tokenizer.eos_token_id}
         configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
@@ -125,11 +129,14 @@ class HFBackend:
         self.engine = BatchEngine(
             self.model,
             eos_ids={int(e) for e in eos if e is not None},
-            decode=lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True),
+            decode=lambda ids: str(self.tokenizer.decode(ids, skip_special_tokens=True)),
             max_batch=self.batch_size,
             max_prefill_tokens=16384 if self.device.startswith("cuda") else 4096,
             kv_budget_tokens=self._kv_budget(),
             pad_id=int(pad if pad is not None else 0),
+            slot_decoding=self.slot_decoding,
+            graphs=self.slot_decoding and self.device.startswith("cuda"),
+            context=self.context,
         )
 
     def _kv_budget(self) -> int | None:
@@ -169,7 +176,8 @@ class HFBackend:
             batch_size=self.batch_size,
             dtype=str(self.dtype).removeprefix("torch."),
             device=device,
-            attention=getattr(self.model.config, "_attn_implementation", None),
+            attention=str(self.model.config._attn_implementation)
+            + (" (KV slots, CUDA graphs)" if self.slot_decoding else ""),
             libraries=library_versions("torch", "transformers", "peft"),
         )
 
@@ -197,7 +205,7 @@ class HFBackend:
             stop=stop,
         )
         result = await await_result(self.engine.submit(request))
-        text = self.tokenizer.decode(result.tokens, skip_special_tokens=True)
+        text = str(self.tokenizer.decode(result.tokens, skip_special_tokens=True))
         text, stopped = truncate_at_stop(text, stop)
         output = ModelOutput.from_content(
             model=self.model_name,

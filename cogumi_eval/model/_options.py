@@ -41,6 +41,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("merge", ("hf",), "merge a LoRA adapter into the base weights before generating "
                "(faster; refused for a quantized base)"),
     OptionSpec("attn_implementation", ("hf",), "transformers attention kernel (sdpa, eager, ...)"),
+    OptionSpec("cuda_graphs", ("hf",), "on a GPU, decode in preallocated KV slots with one CUDA graph "
+               "replay per step (default true)"),
     OptionSpec("tensor_parallel_size", ("vllm",), "GPUs to shard the model over"),
     OptionSpec("gpu_memory_utilization", ("vllm",), "fraction of GPU memory vLLM may take"),
     OptionSpec("max_model_len", ("vllm",), "context length vLLM reserves KV cache for"),

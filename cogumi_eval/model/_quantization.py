@@ -88,15 +88,15 @@ def quantization_from_config(qc: dict[str, Any], where: str) -> Quantization | N
     if qc.get("load_in_8bit"):
         return Quantization("bitsandbytes", 8, f"{where} (load_in_8bit)")
     if method == "compressed-tensors":
-        bits = [
+        declared = [
             group.get("weights", {}).get("num_bits")
             for group in (qc.get("config_groups") or {}).values()
             if isinstance(group, dict) and isinstance(group.get("weights"), dict)
         ]
-        bits = [b for b in bits if isinstance(b, int)]
-        if not bits:
+        widths = [b for b in declared if isinstance(b, int)]
+        if not widths:
             return None  # sparsity-only compression: the weights are not quantized
-        return Quantization("compressed-tensors", min(bits), f"{where} (format {qc.get('format', '?')})")
+        return Quantization("compressed-tensors", min(widths), f"{where} (format {qc.get('format', '?')})")
     if not method:
         return None
     bits = qc.get("bits", qc.get("w_bit", qc.get("num_bits", qc.get("nbits"))))

@@ -179,13 +179,13 @@ def _hub_snapshot(repo_id: str, tried: list[str], download: bool | None) -> Path
     patterns = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.jinja"]
     try:
         return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=patterns))
-    except Exception:
+    except Exception:  # noqa: BLE001  any hub failure means "not cached": try the next way
         if not download:
             tried.append(f"hub id {repo_id} (not in the local Hugging Face cache; offline)")
             return None
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns))
-    except Exception as ex:
+    except Exception as ex:  # noqa: BLE001  reported in the not-found error, with what else was tried
         tried.append(f"hub id {repo_id} (download failed: {type(ex).__name__})")
         return None
 

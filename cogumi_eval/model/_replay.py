@@ -22,8 +22,8 @@ from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsag
 from ._errors import ReplayError
 from ._lineage import Determinism, Lineage
 from ._options import check_options
-from ._ref import candidate_paths
 from ._read import read_lineage
+from ._ref import candidate_paths
 
 
 def normalise_text(text: str) -> str:
@@ -222,7 +222,7 @@ class ReplayBackend:
     """Serves recorded outputs; see the module docstring for how requests are matched."""
 
     name = "replay"
-    context = None
+    context: int | None = None
 
     def __init__(self, model_name: str, model_args: dict[str, Any]) -> None:
         check_options("replay", {k: v for k, v in model_args.items() if k != "backend"})

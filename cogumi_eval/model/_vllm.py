@@ -108,7 +108,7 @@ class VLLMBackend:
         self.use_template = has_template if template == "auto" else option_bool("chat_template", template)
         lora = lora_request_arguments(self.ref)
         self.lora = vllm.lora.request.LoRARequest(**lora) if lora else None
-        self.context = int(self.llm.llm_engine.model_config.max_model_len)
+        self.context: int | None = int(self.llm.llm_engine.model_config.max_model_len)
         self._pending: list[tuple[list[int], Any, concurrent.futures.Future[Any]]] = []
         self._cv = threading.Condition()
         self._closed = False
@@ -155,7 +155,7 @@ class VLLMBackend:
                 for (_, _, future), output in zip(work, outputs):
                     if not future.done():
                         future.set_result(output.outputs[0])
-            except Exception as ex:
+            except Exception as ex:  # noqa: BLE001  every request of the call gets the error
                 for _, _, future in work:
                     if not future.done():
                         future.set_exception(ex)
@@ -165,7 +165,7 @@ class VLLMBackend:
 
         prompt = render_prompt(self.tokenizer, messages, self.use_template)
         active = sample_active()
-        max_tokens = min(config.max_tokens or 2048, max(1, self.context - len(prompt)))
+        max_tokens = min(config.max_tokens or 2048, max(1, (self.context or 0) - len(prompt)))
         params = self._vllm.SamplingParams(**sampling_arguments(
             config, max_tokens, request_seed(config.seed, active.epoch if active else None, prompt)))
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()

@@ -106,3 +106,61 @@ def test_eos_ends_a_row_without_emitting_it(loaded: tuple) -> None:
         engine.close()
 
     assert (result.tokens, result.finish) == (tokens[: tokens.index(tokens[5])], "eos")
+
+
+@pytest.fixture(scope="module")
+def slot_loaded(tiny_checkpoint: Path) -> tuple:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from cogumi_eval.model._attention import register
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_checkpoint, attn_implementation=register()).eval()
+    return model, AutoTokenizer.from_pretrained(tiny_checkpoint)
+
+
+def test_slot_decoding_gives_the_dynamic_cache_answers(loaded: tuple, slot_loaded: tuple) -> None:
+    from cogumi_eval.model._slots import slot_compatible
+
+    assert slot_compatible(slot_loaded[0])
+    engine = _engine(slot_loaded, slot_decoding=True)
+    lengths = [3, 30, 7, 30]
+    try:
+        first = engine.submit(_request(slot_loaded, PROMPTS[3], 40))
+        while engine.stats.steps < 5:
+            time.sleep(0.005)
+        later = [engine.submit(_request(slot_loaded, p, n)) for p, n in zip(PROMPTS, lengths)]
+        results = [f.result(timeout=60) for f in [first, *later]]
+        slots_used = engine._decoder is not None
+    finally:
+        engine.close()
+
+    assert slots_used and engine.stats.prefills >= 2 and engine.stats.merges == 0
+    expected = [_alone(loaded, PROMPTS[3], 40), *(_alone(loaded, p, n) for p, n in zip(PROMPTS, lengths))]
+    assert [r.tokens for r in results] == expected
+
+
+def test_slots_widen_for_a_request_longer_than_they_hold(slot_loaded: tuple, loaded: tuple) -> None:
+    engine = _engine(slot_loaded, slot_decoding=True)
+    try:
+        short = engine.submit(_request(slot_loaded, PROMPTS[0], 4)).result(timeout=60)
+        narrow = engine._decoder.width
+        long = engine.submit(_request(slot_loaded, PROMPTS[1], 600)).result(timeout=120)
+        wide = engine._decoder.width
+    finally:
+        engine.close()
+
+    assert wide > narrow
+    assert (short.tokens, long.tokens) == (_alone(loaded, PROMPTS[0], 4), _alone(loaded, PROMPTS[1], 600))
+
+
+def test_seeded_sampling_in_slots_matches_the_dynamic_path(loaded: tuple, slot_loaded: tuple) -> None:
+    request = GenerationRequest(prompt=loaded[1](PROMPTS[2])["input_ids"], max_new_tokens=16, temperature=1.0, seed=11)
+    results = []
+    for model_pair, slots in ((loaded, False), (slot_loaded, True)):
+        engine = _engine(model_pair, slot_decoding=slots)
+        try:
+            results.append(engine.submit(request).result(timeout=60).tokens)
+        finally:
+            engine.close()
+
+    assert results[0] == results[1]

@@ -16,7 +16,8 @@ from cogumi_eval.model import ReplayError, read_lineage
 from cogumi_eval.testing import scripted_model
 
 SOLUTIONS = ("175b_verification", "175b_finetuning", "6b_verification", "6b_finetuning")
-FAST = dict(log_samples=False, log_realtime=False, score_display=False, log_model_api=False, display="none")
+FAST = {"log_samples": False, "log_realtime": False, "score_display": False, "log_model_api": False,
+        "display": "none"}
 
 
 def test_gsm8k_scorer_agrees_with_every_recorded_is_correct_label(data_dir: Path) -> None:
@@ -42,9 +43,9 @@ def test_readme_replay_resolves_a_source_relative_to_the_shell(data_dir: Path, m
                                                               tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PWD", str(data_dir))
-    log = eval(gsm8k(), model="cogumi/replay", model_args=dict(
-        source="gsm8k/example_model_solutions.jsonl", input="question",
-        response="175b_verification.solution"), limit=4, display="none")[0]
+    log = eval(gsm8k(), model="cogumi/replay", model_args={
+        "source": "gsm8k/example_model_solutions.jsonl", "input": "question",
+        "response": "175b_verification.solution"}, limit=4, display="none")[0]
 
     assert log.status == "success"
     assert [s.output.completion.splitlines()[-1] for s in log.samples][:1] == ["A: 18"]
@@ -66,7 +67,7 @@ def test_replaying_a_log_reproduces_its_scores_exactly(tmp_path: Path) -> None:
     replayed = eval(gsm8k(), model=get_model("cogumi/replay", source=recorded.location), limit=4, epochs=2,
                     display="none")[0]
 
-    def scores(log):  # noqa: ANN001, ANN202
+    def scores(log):
         return {(s.id, s.epoch): (s.scores["final_number"].value, s.scores["final_number"].answer,
                                   s.output.completion) for s in log.samples}
 
