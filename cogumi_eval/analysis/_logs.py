@@ -94,13 +94,23 @@ class LogSet:
         return samples_frame(self)
 
     def run(self, key: str) -> Run:
-        """The run with this label, eval id or log path."""
+        """The run with this label, eval id or log path, or the one run in this log folder."""
         for run in self.runs:
             if key in (run.label, run.header.eval.eval_id, run.location):
                 return run
         for run in self.runs:
             if _same_file(key, run.location):
                 return run
+        if os.path.isdir(key):
+            folder = os.path.realpath(key)
+            inside = [r for r in self.runs if os.path.realpath(r.location).startswith(folder + os.sep)]
+            if len(inside) == 1:
+                return inside[0]
+            if inside:
+                raise AnalysisError(
+                    f"the folder {key} holds {len(inside)} runs "
+                    f"({', '.join(repr(r.label) for r in inside)}): name one by label or log file"
+                )
         known = ", ".join(repr(r.label) for r in self.runs)
         raise AnalysisError(f"no run {key!r} in these logs; runs are {known}")
 
@@ -220,6 +230,7 @@ def _labels(headers: list[EvalLog]) -> list[str]:
         name if len(tasks[name]) == 1 else f"{name} ({task_name(h.eval.task)})"
         for name, h in zip(names, headers)
     ]
+    labels = _by_model_args(labels, headers)
     counts = Counter(labels)
     seen: Counter[str] = Counter()
     unique = []
@@ -227,6 +238,25 @@ def _labels(headers: list[EvalLog]) -> list[str]:
         seen[label] += 1
         unique.append(label if counts[label] == 1 else f"{label} #{seen[label]}")
     return unique
+
+
+def _by_model_args(labels: list[str], headers: list[EvalLog]) -> list[str]:
+    """Runs of one model that differ in their -M options are told apart by those options
+    (``replay (response=175b_finetuning.solution)``) rather than by a number."""
+    groups: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(label, []).append(index)
+    named = list(labels)
+    for label, members in groups.items():
+        if len(members) < 2:
+            continue
+        args = [headers[i].eval.model_args or {} for i in members]
+        keys = sorted({k for a in args for k in a if len({repr(b.get(k)) for b in args}) > 1})
+        if not keys:
+            continue
+        for i, a in zip(members, args):
+            named[i] = f"{label} ({', '.join(f'{k}={a.get(k)}' for k in keys)})"
+    return named
 
 
 def _lineage(header: EvalLog) -> dict[str, Any] | None:

@@ -167,6 +167,8 @@ def _overview(logset: LogSet, frame: pd.DataFrame) -> Section:
     if lineage:
         table = frame.drop_duplicates("run")[["run", *lineage]]
         table = table[table["run"].isin(frame.loc[frame["lineage"].notna(), "run"])]
+        # a field no run has (an adapter, for plain checkpoints) is only noise
+        table = table.dropna(axis="columns", how="all")
         table = table.rename(columns={c: c.removeprefix("lineage_") for c in lineage})
         section.tables.append(("Lineage: what made each model (from the log).", table))
     return section
