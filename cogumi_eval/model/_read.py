@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inspect_ai.log import EvalLog
+if TYPE_CHECKING:
+    from inspect_ai.log import EvalLog
 
 LINEAGE_KEY = "lineage"
 """Key of the lineage record in ``log.eval.metadata`` (written by the ``cogumi`` model API)."""
