@@ -18,7 +18,7 @@ from inspect_ai.model import (
 from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from ._errors import ModelOptionError
+from ._errors import ModelError, ModelOptionError
 from ._lineage import Determinism, Lineage
 from ._options import BACKENDS, check_options
 
@@ -139,6 +139,12 @@ class CogumiModelAPI(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
+        if tools:
+            # an answer that silently ignored the tools would score as a wrong one
+            raise ModelError(
+                f"cogumi/{self.model_name} does not support tool calls ({len(tools)} tool(s) offered); "
+                "evaluate tasks that use tools with an Inspect provider that does."
+            )
         return await self.backend.generate(input, config)
 
     def max_tokens(self) -> int | None:

@@ -138,3 +138,15 @@ def test_outside_an_eval_the_question_is_found_inside_the_prompt(data_dir: Path)
     output = asyncio.run(model.generate([ChatMessageUser(content=prompt)]))
 
     assert output.completion == first["6b_finetuning"]["solution"]
+
+
+def test_tool_calls_are_refused_rather_than_ignored(data_dir: Path) -> None:
+    from inspect_ai.tool import ToolInfo, ToolParams
+
+    from cogumi_eval.model import ModelError
+
+    model = get_model("cogumi/replay", source=str(data_dir / "gsm8k" / "example_model_solutions.jsonl"),
+                      input="question", response="6b_finetuning.solution", memoize=False)
+    tool = ToolInfo(name="calculator", description="adds", parameters=ToolParams())
+    with pytest.raises(ModelError, match="does not support tool calls"):
+        asyncio.run(model.generate([ChatMessageUser(content="2+2?")], tools=[tool]))
