@@ -16,7 +16,8 @@ from cogumi_eval.sandbox import ExecutionPool, Limits, Outcome, Program
 
 FUNCTION = "def add(a, b):\n    return a + b\n"
 TESTS = "assert add(2, 3) == 5\n"
-QUICK = Limits(timeout_s=2.0)
+# Generous: under a loaded machine, fork + namespace set-up alone can take a second.
+QUICK = Limits(timeout_s=10.0)
 # Landlock refuses with EACCES, a read-only mount with EROFS.
 REFUSED = ("PermissionError: [Errno 13]", "OSError: [Errno 30] Read-only file system")
 
