@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 _encoding_unavailable = False
 
 
-def _estimate_tokens(text: str) -> int:
+def estimated_tokens(text: str) -> int:
+    """Token count estimated as UTF-8 bytes / 4 (no tokenizer download needed)."""
     return max(1, (len(text.encode("utf-8")) + 3) // 4)
 
 
@@ -42,6 +43,6 @@ def install_mockllm_offline_fallback() -> None:
                     "estimating token usage as UTF-8 bytes / 4.",
                     type(ex).__name__,
                 )
-        return _estimate_tokens(text)
+        return estimated_tokens(text)
 
     MockLLM.count_text_tokens = count_text_tokens_offline  # type: ignore[method-assign,assignment]

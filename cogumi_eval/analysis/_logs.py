@@ -14,6 +14,7 @@ from inspect_ai.analysis import samples_df
 from inspect_ai.analysis._dataframe.util import resolve_logs
 from inspect_ai.log import EvalLog, read_eval_log
 
+from .._task_name import task_name
 from ._columns import SAMPLE_COLUMNS
 from ._errors import AnalysisError, LogProblemWarning
 
@@ -113,11 +114,6 @@ class LogSet:
                 )
         known = ", ".join(repr(r.label) for r in self.runs)
         raise AnalysisError(f"no run {key!r} in these logs; runs are {known}")
-
-
-def task_name(task: str) -> str:
-    """The task name used to pair runs: registry and file names agree once "cogumi/" is dropped."""
-    return task.removeprefix("cogumi/")
 
 
 def load(logs: Logs, *, warn: bool = True) -> LogSet:

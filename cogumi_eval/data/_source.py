@@ -8,7 +8,6 @@ benchmark), so a run can never silently score against edited data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from .._digest import sha256_file
 from .._errors import CogumiError
 
 DATA_DIR_ENV = "COGUMI_DATA_DIR"
@@ -87,14 +87,6 @@ def _locate(path: Path) -> Path:
     if shell_cwd and (Path(shell_cwd) / path).is_dir():
         return Path(shell_cwd) / path
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1024)

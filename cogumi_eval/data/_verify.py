@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ._source import pinned_files, sha256_file
+from .._digest import sha256_file
+from ._source import pinned_files
 
 Status = Literal["ok", "mismatch", "missing"]
 

@@ -28,15 +28,10 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
+from .._task_name import task_name
 from ._errors import LogError
 
-REGISTRY_PREFIX = "cogumi/"
 _SUMMARIES_MEMBER = "summaries.json"
-
-
-def task_name(raw: str) -> str:
-    """The task name logs are paired by: a leading "cogumi/" is dropped."""
-    return raw.removeprefix(REGISTRY_PREFIX)
 
 
 class SampleKey(NamedTuple):

@@ -27,6 +27,7 @@ from typing import Any
 
 from inspect_ai.model import ChatMessage
 
+from .._task_name import task_name
 from ._errors import BaselineError, BaselineMissingError, BaselineStaleError
 
 REQUIRED_FIELDS = ("task", "sample_id", "input_sha256", "model", "answer")
@@ -55,9 +56,8 @@ ANSWER_CONFIG_KEYS = (
 )
 
 
-def task_key(name: str) -> str:
-    """A task name as logs pair it: a leading ``cogumi/`` is dropped."""
-    return name.removeprefix("cogumi/")
+# A task name as logs pair it: a leading ``cogumi/`` is dropped.
+task_key = task_name
 
 
 def canonical_json(value: Any) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from .._cache_dir import cache_dir
 from .._errors import CogumiError
 
 SCHEMA_VERSION = 1
@@ -58,16 +58,6 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 class CacheError(CogumiError):
     """The verdict cache cannot be opened or is from an incompatible version."""
-
-
-def cache_dir() -> Path:
-    """``$COGUMI_CACHE_DIR``, else the user's cache folder for cogumi."""
-    configured = os.environ.get("COGUMI_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cogumi"))
 
 
 def default_cache_path() -> Path:

@@ -19,6 +19,8 @@ from typing import Any
 
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsage
 
+from .._digest import sha256_file
+from .._offline import estimated_tokens
 from ._errors import ReplayError
 from ._lineage import Determinism, Lineage
 from ._options import check_options
@@ -37,11 +39,6 @@ def messages_key(messages: list[ChatMessage]) -> str:
     for message in messages:
         digest.update(f"{message.role}\x1f{normalise_text(message.text)}\x1e".encode())
     return digest.hexdigest()
-
-
-def estimated_tokens(text: str) -> int:
-    """Token count estimated as UTF-8 bytes / 4 (no tokenizer download needed)."""
-    return max(1, (len(text.encode("utf-8")) + 3) // 4)
 
 
 def dotted(record: Any, path: str) -> Any:
@@ -213,11 +210,6 @@ def _locate_source(source: str) -> Path:
     raise ReplayError(f"replay source {source!r} not found (tried {tried}); pass -M source=<eval log or JSONL file>.")
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 class ReplayBackend:
     """Serves recorded outputs; see the module docstring for how requests are matched."""
 
@@ -252,7 +244,7 @@ class ReplayBackend:
             path=str(self.path),
             replay={
                 "source": str(self.path),
-                "sha256": _sha256(self.path),
+                "sha256": sha256_file(self.path),
                 "format": self.recordings.format,
                 **self.fields,
                 "recorded_model": self.recordings.model,

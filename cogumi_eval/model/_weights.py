@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._cache_dir import cache_dir
+from .._digest import sha256_file
 from ._errors import CorruptWeightsError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
@@ -97,12 +99,7 @@ def check_weight_files(folder: Path) -> None:
 
 
 def _cache_file() -> Path:
-    configured = os.environ.get("COGUMI_CACHE_DIR")
-    if configured:
-        return Path(configured) / "weights-sha256.json"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cogumi")) / "weights-sha256.json"
+    return cache_dir() / "weights-sha256.json"
 
 
 def _read_cache(path: Path) -> dict[str, Any]:
@@ -111,11 +108,6 @@ def _read_cache(path: Path) -> dict[str, Any]:
         return data if isinstance(data, dict) else {}
     except (OSError, json.JSONDecodeError):
         return {}
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def weights_digest(folder: Path) -> WeightsDigest | None:
@@ -145,7 +137,7 @@ def weights_digest(folder: Path) -> WeightsDigest | None:
     if missing:
         # hashlib releases the GIL, so shards of a large checkpoint hash in parallel
         with ThreadPoolExecutor(max_workers=min(4, len(missing), os.cpu_count() or 1)) as pool:
-            for p, digest in zip(missing, pool.map(_file_sha256, missing)):
+            for p, digest in zip(missing, pool.map(sha256_file, missing)):
                 digests[p] = digest
         with _cache_lock:
             cache = _read_cache(cache_path)

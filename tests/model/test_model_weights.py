@@ -32,7 +32,7 @@ def test_one_changed_byte_changes_the_digest(checkpoint_copy: Path) -> None:
 def test_unchanged_files_are_not_hashed_twice(checkpoint_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     weights_digest(checkpoint_copy)
     calls: list[Path] = []
-    monkeypatch.setattr(_weights, "_file_sha256", lambda p: calls.append(p) or "x")
+    monkeypatch.setattr(_weights, "sha256_file", lambda p: calls.append(p) or "x")
 
     weights_digest(checkpoint_copy)
     assert calls == []
