@@ -38,22 +38,5 @@ def humaneval(
     baselines: str | None = None,
 ) -> Task:
     """HumanEval, chat prompt, local sandbox by default; see ``cogumi_eval.tasks.humaneval``."""
-    return humaneval_task(
-        style=style,
-        epochs=epochs,
-        k=k,
-        sandbox=sandbox,
-        timeout=timeout,
-        memory_mb=memory_mb,
-        data_dir=data_dir,
-        strict=strict,
-        verify=verify,
-        judge=judge,
-        baseline=baseline,
-        judge_template=judge_template,
-        judge_repeats=judge_repeats,
-        judge_swap=judge_swap,
-        allow_missing=allow_missing,
-        budget_usd=budget_usd,
-        baselines=baselines,
-    )
+    # every option above, passed on unchanged
+    return humaneval_task(**locals())

@@ -31,19 +31,5 @@ def gsm8k(
     baselines: str | None = None,
 ) -> Task:
     """GSM8K test split, zero-shot by default; see ``cogumi_eval.tasks.gsm8k`` for the options."""
-    return gsm8k_task(
-        fewshot=fewshot,
-        fewshot_seed=fewshot_seed,
-        split=split,
-        data_dir=data_dir,
-        strict=strict,
-        verify=verify,
-        judge=judge,
-        baseline=baseline,
-        judge_template=judge_template,
-        judge_repeats=judge_repeats,
-        judge_swap=judge_swap,
-        allow_missing=allow_missing,
-        budget_usd=budget_usd,
-        baselines=baselines,
-    )
+    # every option above, passed on unchanged
+    return gsm8k_task(**locals())

@@ -31,19 +31,5 @@ def mmlu(
     baselines: str | None = None,
 ) -> Task:
     """MMLU test split, zero-shot, all subjects by default; see ``cogumi_eval.tasks.mmlu``."""
-    return mmlu_task(
-        fewshot=fewshot,
-        subjects=subjects,
-        split=split,
-        data_dir=data_dir,
-        strict=strict,
-        verify=verify,
-        judge=judge,
-        baseline=baseline,
-        judge_template=judge_template,
-        judge_repeats=judge_repeats,
-        judge_swap=judge_swap,
-        allow_missing=allow_missing,
-        budget_usd=budget_usd,
-        baselines=baselines,
-    )
+    # every option above, passed on unchanged
+    return mmlu_task(**locals())
