@@ -27,3 +27,28 @@ from ._verdicts import (
     verdict_rates,
     win_rate,
 )
+
+__all__ = [
+    "agreement",
+    "answer_agreement",
+    "answer_consistency",
+    "consistency",
+    "error_rate",
+    "inconsistency_rate",
+    "loss_rate",
+    "majority_accuracy",
+    "majority_vote",
+    "mean_accuracy",
+    "parse_k",
+    "pass_at_k",
+    "pass_at_k_reducers",
+    "preference_rate",
+    "tie_rate",
+    "verdict_distribution",
+    "verdict_distribution_reducer",
+    "VERDICT_KEYS",
+    "verdict_rate_metrics",
+    "verdict_rates",
+    "VerdictRates",
+    "win_rate",
+]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data import RecordSet
 from .._version import __version__
+from ..data import RecordSet
 
 
 def dataset_metadata(benchmark: str, records: RecordSet[Any], **options: Any) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
-from ..metrics import agreement, consistency, majority_accuracy
 from ..data import GSM8KRecord, RecordSet, load_gsm8k
 from ..judge import judge_scorers
+from ..metrics import agreement, consistency, majority_accuracy
 from ._common import dataset_metadata
 from ._numeric import extract_final_number, normalise_number, numbers_equal
 
