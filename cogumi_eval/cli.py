@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "cache": "cogumi_eval.judge._cache_cli",
     "gate": "cogumi_eval.gate._cli",
     "report": "cogumi_eval.analysis._cli",
+    "train": "cogumi_train._cli",
+    "promote": "cogumi_train._promote_cli",
+    "compress": "cogumi_compress._cli",
 }
 
 

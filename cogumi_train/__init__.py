@@ -1,6 +1,43 @@
-"""Training as a consumer of the Cogumi harness (data pipeline, LoRA, merge, gated promotion).
+"""Training as a consumer of the Cogumi harness: data pipeline, LoRA / QLoRA, merge, distil, promote.
 
-Nothing is trained here yet. The contract it will keep: every merge path calls
-``cogumi_eval.model.refuse_quantized_base`` first, and a model is promoted only
-when ``cogumi_eval.gate.evaluate_gate`` finds no regression.
+Every merge path calls ``cogumi_eval.model.refuse_quantized_base`` first, and a
+model is recorded in the registry only when ``cogumi_eval.gate.evaluate_gate``
+finds no regression against its baseline.
+
+Names are imported on first use, so ``import cogumi_train`` loads neither torch
+nor Inspect.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> private module that defines it
+_EXPORTS: dict[str, str] = {
+    "dedup": ".data",
+    "DedupResult": ".data",
+    "filter_data": ".data",
+    "FilterResult": ".data",
+    "lora": "._lora",
+    "LoraResult": "._lora",
+    "merge": "._merge",
+    "MergeResult": "._merge",
+    "MergeCheck": "._merge",
+    "distill": "._distill",
+    "DistillResult": "._distill",
+    "promote": "._promote",
+    "Promotion": "._promote",
+    "Registry": "._registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
