@@ -1,4 +1,4 @@
-"""Training as a consumer of the Cogumi harness: data pipeline, LoRA / QLoRA, merge, distil, promote.
+"""Training as a consumer of the Cogumi harness: data, LoRA / QLoRA, merge, distil, promote.
 
 Every merge path calls ``cogumi_eval.model.refuse_quantized_base`` first, and a
 model is recorded in the registry only when ``cogumi_eval.gate.evaluate_gate``
