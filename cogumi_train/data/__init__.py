@@ -24,7 +24,7 @@ _EXPORTS: dict[str, str] = {
     "DataError": "._records",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["DataError", "DedupResult", "FilterResult", "QualityWeights", "dedup", "filter_data"]
 
 
 def __getattr__(name: str) -> Any:

@@ -48,7 +48,7 @@ def register(steps: Any) -> None:
         help="keep only this language (ISO 639-1 code, e.g. en); identified offline",
     )
     filt.add_argument(
-        "--min-score", type=float, default=0.5, help="lowest quality score kept, 0..1"
+        "--min-score", type=float, default=0.6, help="lowest quality score kept, 0..1"
     )
     filt.add_argument(
         "--weights",
