@@ -14,8 +14,9 @@ from inspect_ai.analysis import samples_df
 from inspect_ai.analysis._dataframe.util import resolve_logs
 from inspect_ai.log import EvalLog, read_eval_log
 
+from .._task_descriptor import TaskDescriptor, log_descriptor
 from .._task_name import task_name
-from ._columns import SAMPLE_COLUMNS
+from ._columns import sample_columns
 from ._errors import AnalysisError, LogProblemWarning
 
 if TYPE_CHECKING:
@@ -49,14 +50,16 @@ class Run:
     Attributes:
         label: a short unique name for the run (the model, disambiguated when repeated).
         header: the log without samples.
-        rows: one row per sample and epoch (``SAMPLE_COLUMNS`` plus Inspect's ids).
+        rows: one row per sample and epoch (``sample_columns`` plus Inspect's ids).
         lineage: what ``cogumi_eval.model.read_lineage`` says made the model, if known.
+        descriptor: the task's descriptor (from the log, else Cogumi's own task or scorer).
     """
 
     label: str
     header: EvalLog
     rows: pd.DataFrame
     lineage: dict[str, Any] | None
+    descriptor: TaskDescriptor | None = None
 
     @property
     def task(self) -> str:
@@ -156,7 +159,7 @@ def load(logs: Logs, *, warn: bool = True) -> LogSet:
     read: list[tuple[EvalLog, pd.DataFrame]] = []
     for header, source in headers:
         try:
-            rows = samples_df(source, columns=SAMPLE_COLUMNS, quiet=True)
+            rows = samples_df(source, columns=sample_columns(log_descriptor(header)), quiet=True)
         except Exception as ex:  # noqa: BLE001 - a readable header can still hold corrupt samples
             problems.append(
                 LogProblem(_path(header), f"samples unreadable: {_first_line(ex)}", skipped=True)
@@ -172,7 +175,9 @@ def load(logs: Logs, *, warn: bool = True) -> LogSet:
         raise AnalysisError(f"none of the logs could be read ({detail})")
 
     labels = _labels([h for h, _ in read])
-    runs = [Run(label, h, rows, _lineage(h)) for label, (h, rows) in zip(labels, read)]
+    runs = [
+        Run(label, h, rows, _lineage(h), log_descriptor(h)) for label, (h, rows) in zip(labels, read)
+    ]
     if warn:
         for problem in problems:
             action = "skipped" if problem.skipped else "loaded as it is"

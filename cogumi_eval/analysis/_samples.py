@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._task_descriptor import TaskDescriptor
 from ..metrics._consistency import NO_ANSWER, is_consistent, pairwise_agreement
+from ._columns import BASE_COLUMNS
 from ._errors import AnalysisError
 from ._logs import Logs, LogSet, load
 
@@ -37,7 +39,8 @@ def samples(logs: Logs) -> pd.DataFrame:
     from the pairwise judge, else None), ``consistent`` (the sample's epochs all
     gave the same answer) and ``agreement`` (share of its epoch pairs giving the
     same answer) — both NA with one epoch, as defined in ``cogumi_eval.metrics`` —
-    ``scorer``, ``error``, ``eval_id``, ``log``.
+    ``scorer``, ``error``, ``eval_id``, ``log``; then one column per sample
+    metadata key a run's task descriptor names in ``columns``.
 
     Args:
         logs: log files, folders, ``EvalLog`` objects, or a ``LogSet`` from ``analysis.load``.
@@ -65,6 +68,7 @@ def samples_frame(logset: LogSet) -> pd.DataFrame:
                 "correct": rows["correct"].astype("boolean").to_numpy(),
                 "eval_id": run.header.eval.eval_id,
                 "log": run.location,
+                **{name: _objects(rows[name]) for name in _extra_columns(run.descriptor)},
             }
         )
         # without a correctness score there are no answers to agree on
@@ -79,7 +83,12 @@ def samples_frame(logset: LogSet) -> pd.DataFrame:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in SAMPLE_FRAME_COLUMNS})
     frame = pd.concat(parts, ignore_index=True)
     frame["correct"] = frame["correct"].astype("boolean")
-    return frame[SAMPLE_FRAME_COLUMNS]
+    extra = [c for c in frame.columns if c not in SAMPLE_FRAME_COLUMNS]
+    return frame[SAMPLE_FRAME_COLUMNS + extra]
+
+
+def _extra_columns(descriptor: TaskDescriptor | None) -> list[str]:
+    return [c for c in (descriptor.columns if descriptor else ()) if c not in BASE_COLUMNS]
 
 
 def agreement_per_sample(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

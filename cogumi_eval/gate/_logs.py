@@ -28,6 +28,7 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
+from .._task_descriptor import TaskDescriptor, log_descriptor
 from .._task_name import task_name
 from ._errors import LogError
 
@@ -64,6 +65,7 @@ class RunLog:
         scores: per scorer name, the score of each sample (None when absent).
         log_metrics: per scorer name, its log-level metrics ("accuracy"; "tie/mean" for
             a dict-valued scorer's keys; "[reducer]" suffix for a non-default reducer).
+        descriptor: what the log says about its task (its correctness scorer), if anything.
     """
 
     path: str
@@ -76,6 +78,7 @@ class RunLog:
     metadata: list[dict[str, Any]] = field(default_factory=list)
     scores: dict[str, list[ScoreRecord | None]] = field(default_factory=dict)
     log_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    descriptor: TaskDescriptor | None = None
 
     def __post_init__(self) -> None:
         self._index: dict[SampleKey, int] | None = None
@@ -214,6 +217,7 @@ def read_run_log(path: str | Path) -> RunLog:
         status=header.status,
         epochs=header.eval.config.epochs or 1,
         log_metrics=_log_metrics(header),
+        descriptor=log_descriptor(header),
     )
     scorer_names: dict[str, None] = {}
     for summary in summaries:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._task_descriptor import BUILTIN_TASKS
 from ..metrics._consistency import (
     answer_key,
     is_consistent,
@@ -28,11 +29,8 @@ from ._errors import GateError
 from ._logs import RunLog, SampleKey
 from ._spec import EPOCH_METRICS, SAMPLE_METRICS, VERDICT_METRICS, GateRule, builtin_metrics
 
-TASK_SCORERS: dict[str, str] = {
-    "gsm8k": "final_number",
-    "humaneval": "humaneval_tests",
-    "mmlu": "choice_letter",
-}
+TASK_SCORERS: dict[str, str] = {name: d.scorer for name, d in BUILTIN_TASKS.items()}
+"""Correctness scorer of Cogumi's own tasks, for logs that carry no task descriptor."""
 JUDGE_SCORER = "pairwise"
 JUDGE_ERROR = "error"
 
@@ -148,14 +146,23 @@ def _scorers_listing(run: RunLog) -> str:
     return ", ".join(sorted(run.scores)) or "none"
 
 
+def task_scorer(task: str, *runs: RunLog) -> str | None:
+    """The correctness scorer of a task: from its logs' descriptor, else Cogumi's own task of that name."""
+    for run in runs:
+        if run.descriptor is not None:
+            return run.descriptor.scorer
+    return TASK_SCORERS.get(task)
+
+
 def resolve_scorer(rule: GateRule, baseline: RunLog, candidate: RunLog) -> str:
     """The scorer a rule reads: explicit, else the judge for verdict metrics, else the task's own."""
+    own = task_scorer(rule.task, candidate, baseline)
     if rule.scorer:
         scorer = rule.scorer
     elif rule.metric in VERDICT_METRICS:
         scorer = JUDGE_SCORER
-    elif TASK_SCORERS.get(rule.task) in baseline.scores or TASK_SCORERS.get(rule.task) in candidate.scores:
-        scorer = TASK_SCORERS[rule.task]
+    elif own is not None and (own in baseline.scores or own in candidate.scores):
+        scorer = own
     else:
         found = sorted(set(baseline.scores) | set(candidate.scores))
         if len(found) != 1:

@@ -13,12 +13,14 @@ from typing import Any
 
 from inspect_ai.log import EvalLog, read_eval_log
 
+from .._task_descriptor import BUILTIN_TASKS, log_descriptor
 from ..metrics._verdicts import VerdictRates, verdict_rates
 from ._baseline import task_key
 from ._errors import BaselineError
 from ._verdict import Outcome
 
-CORRECTNESS_SCORERS = ("final_number", "humaneval_tests", "choice_letter")
+CORRECTNESS_SCORERS = tuple(d.scorer for d in BUILTIN_TASKS.values())
+"""Cogumi's own correctness scorers, looked for in a log whose task has no descriptor."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ def _correctness(log: EvalLog, scorer: str) -> tuple[dict[tuple[str, int], bool]
 
 def _pick_scorer(log: EvalLog, scorer: str | None) -> str:
     names = {name for s in log.samples or [] for name in (s.scores or {})}
+    descriptor = log_descriptor(log)
+    scorer = scorer or (descriptor.scorer if descriptor else None)
     if scorer:
         if scorer not in names:
             raise BaselineError(
@@ -111,7 +115,8 @@ def objective_pairwise(
     Args:
         candidate: the candidate's eval log.
         baseline: the baseline's eval log.
-        scorer: the correctness score to compare (default: the task's own, e.g. ``final_number``).
+        scorer: the correctness score to compare (default: the one the task's descriptor
+            names, e.g. ``final_number``).
     """
     cand, base = _read(candidate), _read(baseline)
     if task_key(cand.eval.task) != task_key(base.eval.task):

@@ -16,12 +16,13 @@ from inspect_ai import score as inspect_score
 from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
 from inspect_ai.model import Model
 
+from .._task_descriptor import log_descriptor
 from ..metrics._verdicts import VerdictRates, verdict_rates
 from ._baseline import input_sha256, task_key
 from ._baseline_sources import open_baselines
 from ._errors import BaselineError, BaselineMissingError, BaselineStaleError
 from ._scorer import DEFAULT_BASELINE, pairwise
-from ._task import TASK_JUDGES
+from ._task import task_judge
 
 SCORE_NAME = "pairwise"
 
@@ -114,7 +115,7 @@ def judge_log(
             f"answer; nothing was judged. First: {problems[0]}"
         )
 
-    default_template, task_reference = TASK_JUDGES.get(task, ("pairwise", "target"))
+    default_template, task_reference = task_judge(task, log_descriptor(the_log))
     scorer = pairwise(
         task_name=task,
         baseline=model,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,21 +45,12 @@ def reference_text(reference: str | None, state: TaskState, target: Target) -> s
     )
 
 
-def _active_task_name(state: TaskState) -> str | None:
-    """The running task, else (``inspect score`` has none) the Cogumi task the sample id belongs to."""
+def _active_task_name() -> str | None:
+    """The running task (``inspect score`` runs none: then the scorer must be told)."""
     from inspect_ai.log._samples import sample_active
 
     active = sample_active()
-    if active is not None:
-        return active.task
-    sample_id = str(state.sample_id)
-    if re.fullmatch(r"(test|train)-\d{4}", sample_id):
-        return "gsm8k"
-    if sample_id.startswith("HumanEval/"):
-        return "humaneval"
-    if "subject" in state.metadata:
-        return "mmlu"
-    return None
+    return active.task if active is not None else None
 
 
 @scorer(metrics=[verdict_rate_metrics(), preference_rate(), judge_stats(), judge_agreement()])
@@ -124,11 +114,11 @@ def pairwise(
         run._prices = PriceTable.load(prices)
 
     async def score(state: TaskState, target: Target) -> Score:
-        task = task_key(task_name or _active_task_name(state) or "")
+        task = task_key(task_name or _active_task_name() or "")
         if not task:
             raise JudgeDefinitionError(
-                "pairwise: pass task_name=<task> (e.g. -S task_name=gsm8k): there is no running "
-                "task to read it from"
+                "pairwise: pass task_name=<task> (e.g. -S task_name=gsm8k), or judge the log with "
+                "`cogumi judge <log>`, which reads the task from it: there is no running task"
             )
         model: Model = get_model(grader) if grader else get_model(role="grader", default=DEFAULT_GRADER)
         candidate = state.output.completion if state.output else ""

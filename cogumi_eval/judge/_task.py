@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from inspect_ai.scorer import Scorer
 
+from .._task_descriptor import BUILTIN_TASKS, TaskDescriptor
 from ._baseline import task_key
 from ._baseline_sources import open_baselines
 from ._errors import BaselineMissingError, JudgeDefinitionError
@@ -16,12 +17,18 @@ from ._scorer import DEFAULT_BASELINE, pairwise
 
 JUDGE_KINDS = ("pairwise",)
 
-# task -> (judge definition, reference shown to the judge)
-TASK_JUDGES: dict[str, tuple[str, str | None]] = {
-    "gsm8k": ("pairwise-math", "metadata:reference_solution"),
-    "humaneval": ("pairwise-code", None),
-    "mmlu": ("pairwise", "target"),
-}
+
+
+def task_judge(task_name: str, descriptor: TaskDescriptor | None = None) -> tuple[str, str | None]:
+    """The judge definition and reference a task is judged with by default.
+
+    From its descriptor; else, for a log written before descriptors, Cogumi's own
+    task of that name; else the generic ``pairwise`` judge with the target as reference.
+    """
+    found = descriptor or BUILTIN_TASKS.get(task_key(task_name))
+    if found is None:
+        return "pairwise", "target"
+    return found.judge_template, found.judge_reference
 
 
 def judge_scorers(
@@ -37,22 +44,24 @@ def judge_scorers(
     budget_usd: float | None = None,
     baselines: str | None = None,
     baseline_config: str | None = None,
+    descriptor: TaskDescriptor | None = None,
 ) -> list[Scorer]:
     """Scorers for a task's judge options (an empty list when ``judge`` is not set).
 
     Args:
-        task_name: the task ("gsm8k", "humaneval", "mmlu"; "cogumi/" is dropped).
+        task_name: the task's name, under which its baselines are stored ("cogumi/" is dropped).
         judge: "pairwise" to judge against stored baseline answers; None for no judge.
         baseline: the model whose stored answers are the baseline (default openai/gpt-4-turbo).
-        judge_template: judge definition (default per task: pairwise-math, pairwise-code, pairwise).
+        judge_template: judge definition (default: the task descriptor's).
         judge_repeats: grader calls per order, to measure the judge's own noise.
         judge_swap: judge both orders (MT-Bench rule) or one.
         judge_reference: reference shown to the judge ("target", "metadata:<key>", None);
-            "default" picks the task's own.
+            "default" picks the task descriptor's.
         allow_missing: score samples without a baseline answer 'error' instead of failing.
         budget_usd: stop before new grader calls pass this many dollars.
         baselines: baseline store folder, ``.jsonl`` file or eval log.
         baseline_config: ``config_sha256`` prefix when several generation configs are stored.
+        descriptor: the task's descriptor (default: Cogumi's own task of that name).
     """
     name = task_key(task_name)
     if judge in (None, "", "none"):
@@ -65,7 +74,7 @@ def judge_scorers(
         raise JudgeDefinitionError(
             f"judge={judge!r} is not a judge kind; use one of: {', '.join(JUDGE_KINDS)}"
         )
-    template, task_reference = TASK_JUDGES.get(name, ("pairwise", "target"))
+    template, task_reference = task_judge(name, descriptor)
     model = baseline or DEFAULT_BASELINE
     store = open_baselines(baselines)
     if not allow_missing and not store.records(name, model):

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._task_descriptor import METADATA_KEY, TaskDescriptor
 from .._version import __version__
 from ..data import RecordSet
 
 
-def dataset_metadata(benchmark: str, records: RecordSet[Any], **options: Any) -> dict[str, Any]:
-    """Task metadata: benchmark, data source, record count, skipped records and options.
+def dataset_metadata(
+    benchmark: str, records: RecordSet[Any], descriptor: TaskDescriptor, **options: Any
+) -> dict[str, Any]:
+    """Task metadata: the task's descriptor, benchmark, data source, record count, skipped records, options.
 
     Skipped records (non-strict loading) are listed here so a log can never hide
     that it scored fewer samples than the benchmark holds.
     """
     return {
+        METADATA_KEY: descriptor.to_metadata(),
         "cogumi_version": __version__,
         "benchmark": benchmark,
         "data_source": records.source,

@@ -23,6 +23,7 @@ from inspect_ai.solver import Solver, TaskState, generate, solver
 from ..data import GSM8KRecord, RecordSet, load_gsm8k
 from ..judge import judge_scorers
 from ..metrics import agreement, consistency, majority_accuracy
+from .._task_descriptor import GSM8K
 from ._common import dataset_metadata
 from ._numeric import extract_final_number, normalise_number, numbers_equal
 
@@ -169,7 +170,8 @@ def gsm8k(
                 allow_missing=allow_missing,
                 budget_usd=budget_usd,
                 baselines=baselines,
+                descriptor=GSM8K,
             ),
         ],
-        metadata=dataset_metadata("gsm8k", records, fewshot=fewshot, fewshot_seed=fewshot_seed),
+        metadata=dataset_metadata("gsm8k", records, GSM8K, fewshot=fewshot, fewshot_seed=fewshot_seed),
     )

@@ -13,6 +13,7 @@ from ..metrics import agreement, consistency, majority_accuracy, parse_k, pass_a
 from ..sandbox import ExecutionResult, Limits, Outcome, Program, SandboxError
 from ._code_extract import ExtractedCode, extract_code
 from ._code_run import check_sandbox, run_program, task_sandbox
+from .._task_descriptor import HUMANEVAL
 from ._common import dataset_metadata
 
 CHAT_PROMPT = """Complete the following Python function. Reply with the complete function, signature included, in a single ```python code block.
@@ -197,6 +198,7 @@ def humaneval(
                 allow_missing=allow_missing,
                 budget_usd=budget_usd,
                 baselines=baselines,
+                descriptor=HUMANEVAL,
             ),
         ],
         epochs=Epochs(epochs or 1, reducers),
@@ -204,6 +206,7 @@ def humaneval(
         metadata=dataset_metadata(
             "humaneval",
             records,
+            HUMANEVAL,
             style=style,
             k=ks,
             sandbox=sandbox,

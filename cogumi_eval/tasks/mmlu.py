@@ -23,6 +23,7 @@ from inspect_ai.solver import Solver, TaskState, generate, solver
 from ..data import LETTERS, MMLURecord, RecordSet, check_subjects, load_mmlu
 from ..judge import judge_scorers
 from ..metrics import agreement, consistency, majority_accuracy
+from .._task_descriptor import MMLU
 from ._common import dataset_metadata
 from ._letter import extract_letter
 
@@ -189,9 +190,10 @@ def mmlu(
                 allow_missing=allow_missing,
                 budget_usd=budget_usd,
                 baselines=baselines,
+                descriptor=MMLU,
             ),
         ],
         metadata=dataset_metadata(
-            "mmlu", records, fewshot=fewshot, subjects=list(chosen), split=split
+            "mmlu", records, MMLU, fewshot=fewshot, subjects=list(chosen), split=split
         ),
     )
