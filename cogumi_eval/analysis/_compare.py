@@ -9,7 +9,7 @@ from typing import TypeAlias
 import pandas as pd
 from inspect_ai.log import EvalLog
 
-from ..metrics._consistency import NO_ANSWER
+from ..metrics import NO_ANSWER
 from ._errors import AnalysisError
 from ._logs import Logs, LogSet, load
 from ._samples import sample_frame

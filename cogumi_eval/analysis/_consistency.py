@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from inspect_ai.scorer import Score, value_to_float
 
-from ..metrics._consistency import majority_correct
+from ..metrics import majority_correct
 from ._logs import Logs
 from ._samples import sample_frame
 

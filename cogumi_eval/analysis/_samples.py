@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._task_descriptor import TaskDescriptor
-from ..metrics._consistency import NO_ANSWER, is_consistent, pairwise_agreement
+from ..metrics import NO_ANSWER, is_consistent, pairwise_agreement
 from ._columns import BASE_COLUMNS
 from ._errors import AnalysisError
 from ._logs import Logs, LogSet, load

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._task_descriptor import BUILTIN_TASKS
-from ..metrics._consistency import (
+from ..metrics import (
     answer_key,
     is_consistent,
     majority_correct,

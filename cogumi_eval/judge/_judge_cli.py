@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 
-from ..metrics._verdicts import VERDICT_KEYS, VerdictRates
+from ..metrics import VERDICT_KEYS, VerdictRates
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from typing import Any
 from inspect_ai.log import EvalLog, read_eval_log
 
 from .._task_descriptor import BUILTIN_TASKS, log_descriptor
-from ..metrics._verdicts import VerdictRates, verdict_rates
+from ..metrics import VerdictRates, verdict_rates
 from ._baseline import task_key
 from ._errors import BaselineError
 from ._verdict import Outcome

@@ -17,7 +17,7 @@ from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
 from inspect_ai.model import Model
 
 from .._task_descriptor import log_descriptor
-from ..metrics._verdicts import VerdictRates, verdict_rates
+from ..metrics import VerdictRates, verdict_rates
 from ._baseline import input_sha256, task_key
 from ._baseline_sources import open_baselines
 from ._errors import BaselineError, BaselineMissingError, BaselineStaleError

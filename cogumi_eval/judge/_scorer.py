@@ -11,7 +11,7 @@ from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 
-from ..metrics._verdicts import preference_rate, verdict_rate_metrics
+from ..metrics import preference_rate, verdict_rate_metrics
 from ._baseline import BaselineRecord, input_sha256, task_key
 from ._baseline_sources import open_baselines
 from ._cache import VerdictCache
@@ -69,6 +69,7 @@ def pairwise(
     probe: bool = True,
     prices: str | None = None,
     cache_path: str | None = None,
+    grader_version: str | None = None,
 ) -> Scorer:
     """Judge the candidate's answer against the stored baseline answer with the ``grader`` model role.
 
@@ -96,6 +97,8 @@ def pairwise(
         probe: re-resolve a floating grader alias once per run (see ``cogumi_eval.judge._grader``).
         prices: a TOML price table overriding the shipped one (also ``$COGUMI_PRICES``).
         cache_path: verdict cache file (default ``$COGUMI_CACHE_DIR/verdicts.sqlite3``).
+        grader_version: the grader version the run must be judged by (the ``grader_version``
+            of the judged log it will be compared with); a grader reporting another is refused.
     """
     if repeats < 1:
         raise JudgeDefinitionError(f"repeats={repeats}: ask the grader at least once per pair")
@@ -107,6 +110,7 @@ def pairwise(
         prices=None,
         budget_usd=budget_usd,
         probe=probe,
+        expect_version=grader_version,
     )
     if prices:
         from ._cost import PriceTable

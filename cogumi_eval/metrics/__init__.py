@@ -1,18 +1,27 @@
 """Metrics and epoch reducers: accuracy, pass@k, win/tie/loss and tie rate, consistency.
 
-Each family lives in its own module and is re-exported here.
+Each family lives in its own module and is re-exported here, with the plain
+functions behind them (answer keys, agreement of a list of answers, verdict
+rates of a list of scores) that gate, judge and analysis use on logs.
 """
 
 from ._consistency import (
+    NO_ANSWER,
+    VERDICT_LABELS,
     agreement,
     answer_agreement,
     answer_consistency,
+    answer_key,
     consistency,
+    is_consistent,
     majority_accuracy,
+    majority_correct,
     majority_vote,
     mean_accuracy,
+    pairwise_agreement,
     verdict_distribution,
     verdict_distribution_reducer,
+    verdict_of,
 )
 from ._pass_at_k import parse_k, pass_at_k, pass_at_k_reducers
 from ._verdicts import (
@@ -29,23 +38,30 @@ from ._verdicts import (
 )
 
 __all__ = [
+    "NO_ANSWER",
+    "VERDICT_LABELS",
     "agreement",
     "answer_agreement",
     "answer_consistency",
+    "answer_key",
     "consistency",
+    "is_consistent",
     "error_rate",
     "inconsistency_rate",
     "loss_rate",
     "majority_accuracy",
+    "majority_correct",
     "majority_vote",
     "mean_accuracy",
     "parse_k",
     "pass_at_k",
+    "pairwise_agreement",
     "pass_at_k_reducers",
     "preference_rate",
     "tie_rate",
     "verdict_distribution",
     "verdict_distribution_reducer",
+    "verdict_of",
     "VERDICT_KEYS",
     "verdict_rate_metrics",
     "verdict_rates",

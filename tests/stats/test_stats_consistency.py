@@ -19,11 +19,12 @@ from cogumi_eval.metrics import (
     answer_consistency,
     consistency,
     majority_accuracy,
+    majority_correct,
     majority_vote,
     mean_accuracy,
+    pairwise_agreement,
     verdict_distribution,
 )
-from cogumi_eval.metrics._consistency import majority_correct, pairwise_agreement
 from cogumi_eval.tasks import final_number
 from cogumi_eval.testing import scripted_model
 
