@@ -40,7 +40,7 @@ from ..stats import (
     verdict_shift,
     wilson_interval,
 )
-from ..stats._paired import z_pvalue, z_statistic
+from ..stats._paired import t_pvalue, z_pvalue, z_statistic
 from ._errors import LogError
 from ._logs import RunLog, load_runs
 from ._measure import LogLevelValues, PairedValues, Pairing, RuleError, measure, pair_runs
@@ -84,7 +84,9 @@ def evaluate_gate(
             "no task in common to pair. Compare runs of the same task."
         )
     pairings: dict[str, Pairing] = {}
-    drafts = [_evaluate_rule(i, rule, base_runs, cand_runs, pairings) for i, rule in enumerate(spec.rules)]
+    drafts = [
+        _evaluate_rule(i, rule, base_runs, cand_runs, pairings) for i, rule in enumerate(spec.rules)
+    ]
     hypotheses = [h for d in drafts for h in d.hypotheses]
     adjusted = adjust_pvalues([h.pvalue for h in hypotheses], spec.correction).adjusted  # type: ignore[arg-type]
     for hypothesis, p in zip(hypotheses, adjusted):
@@ -122,7 +124,9 @@ def _base_result(rule: GateRule, verdict: str = "pass", reason: str = "") -> Rul
     )
 
 
-def _runs_for(rule: GateRule, base_runs: Mapping[str, RunLog], cand_runs: Mapping[str, RunLog]) -> tuple[RunLog, RunLog] | str:
+def _runs_for(
+    rule: GateRule, base_runs: Mapping[str, RunLog], cand_runs: Mapping[str, RunLog]
+) -> tuple[RunLog, RunLog] | str:
     """The two runs of the rule's task, or why there are none ("skip:" when in neither)."""
     in_base, in_cand = rule.task in base_runs, rule.task in cand_runs
     if in_base and in_cand:
@@ -153,7 +157,14 @@ def _evaluate_rule(
         return _Draft(_base_result(rule, "error", message), rule)
     baseline, candidate = runs
     if not rule.required and _absent_everywhere(rule, baseline, candidate):
-        return _Draft(_base_result(rule, "skipped", _absent_everywhere(rule, baseline, candidate) + "; required = false"), rule)
+        return _Draft(
+            _base_result(
+                rule,
+                "skipped",
+                _absent_everywhere(rule, baseline, candidate) + "; required = false",
+            ),
+            rule,
+        )
     try:
         if rule.task not in pairings:
             pairings[rule.task] = pair_runs(baseline, candidate)
@@ -172,10 +183,14 @@ def _absent_everywhere(rule: GateRule, baseline: RunLog, candidate: RunLog) -> s
     from ._measure import JUDGE_SCORER, TASK_SCORERS
     from ._spec import SAMPLE_METRICS, VERDICT_METRICS
 
-    scorer = rule.scorer or (JUDGE_SCORER if rule.metric in VERDICT_METRICS else TASK_SCORERS.get(rule.task))
+    scorer = rule.scorer or (
+        JUDGE_SCORER if rule.metric in VERDICT_METRICS else TASK_SCORERS.get(rule.task)
+    )
     if scorer and scorer not in baseline.scores and scorer not in candidate.scores:
         return f"neither run of {rule.task!r} has {scorer!r} scores"
-    needs_epochs = rule.pass_at_k or (2 if rule.metric in SAMPLE_METRICS and rule.metric != "mean_accuracy" else 1)
+    needs_epochs = rule.pass_at_k or (
+        2 if rule.metric in SAMPLE_METRICS and rule.metric != "mean_accuracy" else 1
+    )
     if baseline.epochs < needs_epochs and candidate.epochs < needs_epochs:
         return f"{rule.metric} needs {needs_epochs} epochs; both runs have fewer"
     return ""
@@ -192,7 +207,9 @@ def _log_level_rule(index: int, rule: GateRule, values: LogLevelValues) -> _Draf
     result.scorer, result.test, result.unit = values.scorer, "none (log-level value)", "log"
     result.baseline, result.candidate = values.baseline, values.candidate
     result.delta = values.candidate - values.baseline
-    result.notes.append("log-level metric: no per-sample data, so bounds are judged on the point value")
+    result.notes.append(
+        "log-level metric: no per-sample data, so bounds are judged on the point value"
+    )
     for kind, bound in (("min", rule.min), ("max", rule.max)):
         if bound is not None:
             beyond = values.candidate < bound if kind == "min" else values.candidate > bound
@@ -200,7 +217,9 @@ def _log_level_rule(index: int, rule: GateRule, values: LogLevelValues) -> _Draf
     return _Draft(result, rule)
 
 
-def _side_interval(values: np.ndarray, clusters: list[str] | None, binary: bool, confidence: float) -> tuple[ConfidenceInterval, float]:
+def _side_interval(
+    values: np.ndarray, clusters: list[str] | None, binary: bool, confidence: float
+) -> tuple[ConfidenceInterval, float]:
     """A run's interval and standard error: Wilson for independent 0/1 values, else clustered CLT."""
     if binary and clusters is None:
         estimate = wilson_interval(int(values.sum()), int(values.size), confidence=confidence)
@@ -222,13 +241,20 @@ def _paired_rule(index: int, rule: GateRule, values: PairedValues) -> _Draft:
     result.exclusions = values.exclusions.as_dict()
     result.excluded_summary = values.exclusions.summary()
     if values.unit == "epoch" and values.epochs > 1:
-        result.notes.append(f"{values.epochs} epochs per sample: standard errors clustered by sample id")
+        result.notes.append(
+            f"{values.epochs} epochs per sample: standard errors clustered by sample id"
+        )
     if rule.cluster:
         result.notes.append(f"standard errors clustered by metadata {rule.cluster!r}")
     binary = values.binary
-    result.baseline, result.candidate = float(values.baseline.mean()), float(values.candidate.mean())
+    result.baseline, result.candidate = (
+        float(values.baseline.mean()),
+        float(values.candidate.mean()),
+    )
     base_interval, _ = _side_interval(values.baseline, values.clusters, binary, rule.confidence)
-    cand_interval, cand_se = _side_interval(values.candidate, values.clusters, binary, rule.confidence)
+    cand_interval, cand_se = _side_interval(
+        values.candidate, values.clusters, binary, rule.confidence
+    )
     result.baseline_interval, result.candidate_interval = base_interval, cand_interval
     if rule.has_margin:
         _margin_test(index, draft, values, binary)
@@ -242,47 +268,83 @@ def _margin_test(index: int, draft: _Draft, values: PairedValues, binary: bool) 
     assert result.baseline is not None
     if rule.max_drop_relative is not None:
         margin = rule.max_drop_relative * abs(result.baseline)
-        result.notes.append(f"margin {rule.max_drop_relative:g} of the baseline value = {margin:.4f}")
+        result.notes.append(
+            f"margin {rule.max_drop_relative:g} of the baseline value = {margin:.4f}"
+        )
     else:
         margin = float(rule.max_drop or 0.0)
     result.margin = margin
     result.test = rule.test
     c, b = sign * values.candidate, sign * values.baseline
     if rule.test == "paired-z":
-        test = paired_difference(c, b, clusters=values.clusters, null=-margin, alternative="less", confidence=rule.confidence)
-        p_worse, p_noninferior = test.pvalue, z_pvalue(test.statistic, "greater")
+        test = paired_difference(
+            c,
+            b,
+            clusters=values.clusters,
+            null=-margin,
+            alternative="less",
+            confidence=rule.confidence,
+        )
+        df = test.details["df"]
+        p_worse = test.pvalue
+        p_noninferior = (
+            z_pvalue(test.statistic, "greater")
+            if df is None
+            else t_pvalue(test.statistic, df, "greater")
+        )
         estimate, interval, se = sign * test.estimate, _flip(test.interval, sign), test.se
-        if values.clusters is not None:
-            result.test = "paired-z (clustered)"
+        if df is not None:
+            result.test = f"paired-z (clustered: {test.details['clusters']} clusters, CR2 SE, t with {df:.1f} df)"
     elif rule.test == "bootstrap":
         test = paired_bootstrap(
-            c, b, clusters=values.clusters, null=-margin, alternative="less",
-            confidence=rule.confidence, resamples=rule.resamples, seed=rule.seed,
+            c,
+            b,
+            clusters=values.clusters,
+            null=-margin,
+            alternative="less",
+            confidence=rule.confidence,
+            resamples=rule.resamples,
+            seed=rule.seed,
         )
         p_worse, p_noninferior = test.details["pvalue_less"], test.details["pvalue_greater"]
         estimate, interval, se = sign * test.estimate, _flip(test.interval, sign), test.se
-        result.test = f"paired bootstrap ({rule.resamples} resamples, seed {rule.seed})"
+        if values.clusters is None:
+            result.test = f"paired bootstrap ({rule.resamples} resamples, seed {rule.seed})"
+        else:
+            result.test = (
+                f"wild cluster bootstrap-t ({test.details['clusters']} clusters, {rule.resamples} resamples, "
+                f"seed {rule.seed})"
+            )
     elif rule.test == "mcnemar":
         if values.clusters is not None or not binary:
             raise RuleError(
                 "McNemar's test needs one 0/1 outcome per sample (one epoch, no clusters); "
-                "use test = \"paired-z\" or \"bootstrap\", which cluster by sample"
+                'use test = "paired-z" or "bootstrap", which cluster by sample'
             )
         worse, better = ("less", "greater") if sign > 0 else ("greater", "less")
-        test = mcnemar_exact(values.candidate, values.baseline, alternative=worse, confidence=rule.confidence)  # type: ignore[arg-type]
+        test = mcnemar_exact(
+            values.candidate, values.baseline, alternative=worse, confidence=rule.confidence
+        )  # type: ignore[arg-type]
         p_worse = test.pvalue
         p_noninferior = mcnemar_exact(values.candidate, values.baseline, alternative=better).pvalue  # type: ignore[arg-type]
         estimate, interval, se = test.estimate, test.interval, test.se
-        result.test = f"mcnemar exact ({test.details['worse']} worse, {test.details['better']} better)"
+        result.test = (
+            f"mcnemar exact ({test.details['worse']} worse, {test.details['better']} better)"
+        )
     else:  # stuart-maxwell on the verdict table
         if values.clusters is not None or values.verdicts is None:
-            raise RuleError("the Stuart-Maxwell test needs one verdict per sample (one epoch, no clusters)")
+            raise RuleError(
+                "the Stuart-Maxwell test needs one verdict per sample (one epoch, no clusters)"
+            )
         shift = verdict_shift(values.verdicts[0], values.verdicts[1], confidence=rule.confidence)
         estimate, interval = shift.estimate, shift.interval
         se = (interval.high - interval.low) / (2 * _z(rule.confidence))
         fell = estimate < 0
         p_worse, p_noninferior = (shift.pvalue if fell else 1.0), None
-        result.baseline, result.candidate = _preference(shift.baseline_rates), _preference(shift.candidate_rates)
+        result.baseline, result.candidate = (
+            _preference(shift.baseline_rates),
+            _preference(shift.candidate_rates),
+        )
         result.baseline_interval = result.candidate_interval = None
         result.test = f"stuart-maxwell (chi2 {shift.statistic:.2f}, df {shift.df})"
         result.margin = None
@@ -316,12 +378,22 @@ def _power(rule: GateRule, n: int, se: float, margin: float) -> PowerCheck | Non
         return None
     target = rule.require_power or 0.8
     if se <= 0:
-        return PowerCheck(required=rule.require_power, effect=effect, power=1.0, mde=0.0, needed_n=n)
+        return PowerCheck(
+            required=rule.require_power, effect=effect, power=1.0, mde=0.0, needed_n=n
+        )
     power = paired_power(n, effect, sd=se * math.sqrt(n), alpha=rule.alpha, target_power=target)
-    return PowerCheck(required=rule.require_power, effect=effect, power=power.power, mde=power.mde, needed_n=power.required_n)
+    return PowerCheck(
+        required=rule.require_power,
+        effect=effect,
+        power=power.power,
+        mde=power.mde,
+        needed_n=power.required_n,
+    )
 
 
-def _bound_tests(index: int, draft: _Draft, values: PairedValues, binary: bool, cand_se: float) -> None:
+def _bound_tests(
+    index: int, draft: _Draft, values: PairedValues, binary: bool, cand_se: float
+) -> None:
     rule, result = draft.rule, draft.result
     assert result.candidate is not None
     n = values.n
@@ -339,17 +411,25 @@ def _bound_tests(index: int, draft: _Draft, values: PairedValues, binary: bool, 
             se = cand_se
         statistic = z_statistic(result.candidate - bound, se)
         pvalue = z_pvalue(statistic, "less" if kind == "min" else "greater")
-        if (kind == "min" and bound <= 0.0 and binary) or (kind == "max" and bound >= 1.0 and binary):
+        if (kind == "min" and bound <= 0.0 and binary) or (
+            kind == "max" and bound >= 1.0 and binary
+        ):
             pvalue = 1.0  # a proportion cannot be beyond [0, 1]
-        result.bounds.append(BoundCheck(kind=kind, bound=bound, mode="interval", violated=False, pvalue=pvalue))
+        result.bounds.append(
+            BoundCheck(kind=kind, bound=bound, mode="interval", violated=False, pvalue=pvalue)
+        )
         draft.hypotheses.append(_Hypothesis(index, kind, pvalue))
         if beyond:
-            draft.point_warnings.append(f"point estimate {result.candidate:.3f} is beyond {kind} {bound:g}")
+            draft.point_warnings.append(
+                f"point estimate {result.candidate:.3f} is beyond {kind} {bound:g}"
+            )
     if not rule.has_margin and result.bounds:
         tested = [b for b in result.bounds if b.pvalue is not None]
         if tested:
             result.pvalue = min(b.pvalue for b in tested if b.pvalue is not None)
-            result.test = "score test (Wilson)" if binary and values.clusters is None else "z test (CLT)"
+            result.test = (
+                "score test (Wilson)" if binary and values.clusters is None else "z test (CLT)"
+            )
 
 
 def _apply_adjusted(draft: _Draft, kind: str, adjusted: float) -> None:
@@ -360,7 +440,9 @@ def _apply_adjusted(draft: _Draft, kind: str, adjusted: float) -> None:
         if bound.kind == kind:
             bound.pvalue_adjusted = adjusted
     if not draft.rule.has_margin:
-        draft.result.pvalue_adjusted = min(b.pvalue_adjusted for b in draft.result.bounds if b.pvalue_adjusted is not None)
+        draft.result.pvalue_adjusted = min(
+            b.pvalue_adjusted for b in draft.result.bounds if b.pvalue_adjusted is not None
+        )
 
 
 def _decide(draft: _Draft) -> RuleResult:
@@ -398,7 +480,9 @@ def _decide(draft: _Draft) -> RuleResult:
         elif shown:
             reasons.append(f"non-inferior: the interval of delta lies above -{result.margin:.3f}")
         else:
-            reasons.append(f"no significant drop beyond the margin {result.margin:.3f} (p {result.pvalue:.3g})")
+            reasons.append(
+                f"no significant drop beyond the margin {result.margin:.3f} (p {result.pvalue:.3g})"
+            )
         power = result.power
         if power is not None and not shown:
             if power.required is not None and power.power < power.required:
@@ -412,7 +496,9 @@ def _decide(draft: _Draft) -> RuleResult:
                     )
                 ]
             elif rule.metric != "verdicts":
-                reasons.append(f"non-inferiority not shown (minimum detectable effect {power.mde:.3f})")
+                reasons.append(
+                    f"non-inferiority not shown (minimum detectable effect {power.mde:.3f})"
+                )
     for warning in draft.point_warnings:
         if verdict == "pass":
             verdict = "warn"
@@ -420,5 +506,5 @@ def _decide(draft: _Draft) -> RuleResult:
     if not reasons:
         reasons.append("within bounds")
     if verdict == "underpowered" and rule.on_underpowered == "fail":
-        reasons.append("on_underpowered = \"fail\"")
+        reasons.append('on_underpowered = "fail"')
     return replace(result, verdict=verdict, reason="; ".join(reasons))  # type: ignore[arg-type]

@@ -5,8 +5,14 @@ in the spirit of ``scipy.stats``. References: Miller (2024), "Adding Error
 Bars to Evals" (arXiv 2411.00640) for clustered and paired standard errors.
 """
 
-from ._bootstrap import bootstrap_differences, paired_bootstrap
-from ._intervals import clt_interval, clustered_stderr, wilson_interval, z_critical
+from ._bootstrap import bootstrap_differences, paired_bootstrap, wild_cluster_t
+from ._intervals import (
+    bias_reduced_stderr,
+    clt_interval,
+    clustered_stderr,
+    wilson_interval,
+    z_critical,
+)
 from ._multiplicity import adjust_pvalues
 from ._paired import mcnemar_exact, paired_difference
 from ._power import minimum_detectable_effect, paired_power
@@ -32,6 +38,7 @@ __all__ = [
     "TestResult",
     "VerdictShift",
     "adjust_pvalues",
+    "bias_reduced_stderr",
     "bootstrap_differences",
     "clt_interval",
     "clustered_stderr",
@@ -42,5 +49,6 @@ __all__ = [
     "paired_power",
     "verdict_shift",
     "wilson_interval",
+    "wild_cluster_t",
     "z_critical",
 ]

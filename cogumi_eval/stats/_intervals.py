@@ -3,6 +3,8 @@
 Clustered standard errors follow Miller (2024, "Adding Error Bars to Evals",
 appendix A) with the finite-cluster factor C / (C - 1) that Inspect's
 ``stderr(cluster=...)`` and statsmodels' cluster-robust OLS covariance both use.
+Paired tests on clustered data use the bias-reduced (CR2) variance and a t
+reference instead (``bias_reduced_stderr``): that is what holds their error rate.
 """
 
 from __future__ import annotations
@@ -80,8 +82,55 @@ def clustered_stderr(
         if count < 2:
             raise ValueError("a clustered standard error needs at least two clusters")
         variance *= count / (count - 1)
+    return StandardError(se=math.sqrt(variance), mean=mean, n=n, clusters=count, method="clustered")
+
+
+def bias_reduced_stderr(
+    values: ArrayLike, clusters: Sequence[Hashable] | ArrayLike
+) -> StandardError:
+    """Bias-reduced (CR2) cluster-robust standard error of a mean, with its t degrees of freedom.
+
+    Why not CR1 with a normal reference: with few or unequal clusters (MMLU's 57
+    subjects, 100 to 1,534 questions each) the CR1 variance is both too small and
+    noisy, and a z test on it rejects about 3.5% of the time at a nominal 2.5%.
+    CR2 (Bell and McCaffrey 2002) divides each cluster's squared sum by
+    1 − n_c / n, the leverage of the cluster in a mean, which makes the variance
+    unbiased when observations are independent; the t reference has the
+    Satterthwaite degrees of freedom of that variance under the same working
+    model (Imbens and Kolesár 2016; the default of R's clubSandwich,
+    Pustejovsky and Tipton 2018):
+
+        SE² = Σ_c (Σ_{i∈c} (s_i − s̄))² / (n² (1 − n_c / n))
+        df  = n² / (Σ_c n_c² + ((Σ_c w_c n_c²)² − Σ_c w_c² n_c⁴) / n²),  w_c = 1 / (1 − n_c / n)
+
+    With equal cluster sizes (epochs of one sample) both reduce to the usual
+    CR1 variance with the factor C / (C − 1) and C − 1 degrees of freedom, which
+    is what statsmodels' cluster-robust OLS reports with ``use_t=True``.
+
+    Args:
+        values: one score per observation.
+        clusters: a cluster label per observation.
+    """
+    s = as_values(values)
+    n = s.size
+    if n == 0:
+        raise ValueError("bias_reduced_stderr needs at least one value")
+    codes = cluster_codes(clusters, n)
+    count = int(codes.max()) + 1
+    if count < 2:
+        raise ValueError("a clustered standard error needs at least two clusters")
+    mean = float(s.mean())
+    sizes = np.bincount(codes, minlength=count).astype(np.float64)
+    sums = np.bincount(codes, weights=s - mean, minlength=count)
+    weights = 1.0 / (1.0 - sizes / n)
+    variance = float(np.dot(weights, sums * sums)) / (n * n)
+    squared = sizes * sizes
+    spread = (
+        float(np.dot(weights, squared)) ** 2 - float(np.dot(weights * weights, squared * squared))
+    ) / (n * n)
+    df = n * n / (float(squared.sum()) + spread)
     return StandardError(
-        se=math.sqrt(variance), mean=mean, n=n, clusters=count, method="clustered"
+        se=math.sqrt(variance), mean=mean, n=n, clusters=count, method="clustered-cr2", df=df
     )
 
 

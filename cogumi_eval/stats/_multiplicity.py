@@ -36,4 +36,6 @@ def adjust_pvalues(pvalues: Sequence[float], method: Correction = "holm") -> Adj
         adjusted[order] = np.minimum(1.0, stepped)
     else:
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {method!r}")
-    return AdjustedPValues(method=method, pvalues=tuple(p.tolist()), adjusted=tuple(adjusted.tolist()))
+    return AdjustedPValues(
+        method=method, pvalues=tuple(p.tolist()), adjusted=tuple(adjusted.tolist())
+    )

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats as _scipy_stats
 
-from ._intervals import as_values, clustered_stderr, z_critical
+from ._intervals import as_values, bias_reduced_stderr, z_critical
 from ._results import Alternative, ConfidenceInterval, TestResult
 
 ALTERNATIVES: tuple[Alternative, ...] = ("two-sided", "greater", "less")
@@ -31,6 +31,17 @@ def z_pvalue(statistic: float, alternative: Alternative) -> float:
     raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
 
 
+def t_pvalue(statistic: float, df: float, alternative: Alternative) -> float:
+    """P-value of a Student t statistic with ``df`` degrees of freedom (any positive real)."""
+    if alternative == "greater":
+        return float(_scipy_stats.t.sf(statistic, df))
+    if alternative == "less":
+        return float(_scipy_stats.t.cdf(statistic, df))
+    if alternative == "two-sided":
+        return float(min(1.0, 2.0 * _scipy_stats.t.sf(abs(statistic), df)))
+    raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
+
+
 def z_statistic(shift: float, se: float) -> float:
     """``shift / se``, with a zero standard error read as certainty rather than NaN."""
     if se > 0:
@@ -38,12 +49,15 @@ def z_statistic(shift: float, se: float) -> float:
     return 0.0 if shift == 0 else math.copysign(math.inf, shift)
 
 
-def _pair(candidate: ArrayLike, baseline: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _pair(
+    candidate: ArrayLike, baseline: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     c = as_values(candidate, "candidate")
     b = as_values(baseline, "baseline")
     if c.shape != b.shape:
         raise ValueError(
-            f"paired runs need one value per shared sample: candidate has {c.size}, baseline {b.size}"
+            "paired runs need one value per shared sample: "
+            f"candidate has {c.size}, baseline {b.size}"
         )
     if c.size < 2:
         raise ValueError(f"a paired comparison needs at least two pairs, got {c.size}")
@@ -59,11 +73,15 @@ def paired_difference(
     alternative: Alternative = "two-sided",
     confidence: float = 0.95,
 ) -> TestResult:
-    """Mean paired difference (candidate − baseline) with its standard error and a z test.
+    """Mean paired difference (candidate − baseline) with its standard error and test.
 
-    SE = sd(d) / √n with d_i = candidate_i − baseline_i (Miller 2024, §4), or the
-    cluster-robust SE of d when ``clusters`` is given (epochs of one sample,
-    questions of one subject).
+    Unclustered: SE = sd(d) / √n with d_i = candidate_i − baseline_i (Miller 2024,
+    §4) and a z test. With ``clusters`` (epochs of one sample, questions of one
+    subject): the bias-reduced cluster-robust SE of d (CR2) and a t test with its
+    Satterthwaite degrees of freedom (``bias_reduced_stderr``); the interval uses
+    the same t quantile. A z test on the CR1 SE over-rejects with few or unequal
+    clusters: 3.5% instead of 2.5% one-sided for MMLU's 57 subjects when the
+    candidate's change varies between subjects (``benchmarks/calibration.py``).
 
     Args:
         candidate: candidate scores, one per paired observation.
@@ -77,24 +95,31 @@ def paired_difference(
     c, b = _pair(candidate, baseline)
     d = c - b
     n = int(d.size)
+    z = z_critical(confidence)
+    df: float | None = None
     if clusters is None:
         se = float(d.std(ddof=1)) / math.sqrt(n)
         cluster_count = n
+        critical = z
     else:
-        clustered = clustered_stderr(d, clusters)
-        se, cluster_count = clustered.se, clustered.clusters
+        clustered = bias_reduced_stderr(d, clusters)
+        se, cluster_count, df = clustered.se, clustered.clusters, clustered.df
+        assert df is not None
+        critical = float(_scipy_stats.t.isf((1.0 - confidence) / 2.0, df))
     estimate = float(d.mean())
-    z = z_critical(confidence)
     statistic = z_statistic(estimate - null, se)
+    pvalue = (
+        z_pvalue(statistic, alternative) if df is None else t_pvalue(statistic, df, alternative)
+    )
     unpaired_se = math.sqrt((c.var(ddof=1) + b.var(ddof=1)) / n)
     correlation = _correlation(c, b)
     return TestResult(
-        test="paired-z" if clusters is None else "paired-z-clustered",
+        test="paired-z" if clusters is None else "paired-t-clustered",
         estimate=estimate,
         se=se,
-        interval=ConfidenceInterval(estimate - z * se, estimate + z * se, confidence),
+        interval=ConfidenceInterval(estimate - critical * se, estimate + critical * se, confidence),
         statistic=statistic,
-        pvalue=z_pvalue(statistic, alternative),
+        pvalue=pvalue,
         alternative=alternative,
         null=null,
         n=n,
@@ -104,6 +129,8 @@ def paired_difference(
             "unpaired_se": unpaired_se,
             "correlation": correlation,
             "clusters": cluster_count,
+            "df": df,
+            "se_method": "iid" if df is None else "clustered-cr2",
         },
     )
 
@@ -162,7 +189,11 @@ def mcnemar_exact(
     else:
         raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
     n = int(c.size)
-    wald = paired_difference(c.astype(float), b.astype(float), confidence=confidence) if n >= 2 else None
+    wald = (
+        paired_difference(c.astype(float), b.astype(float), confidence=confidence)
+        if n >= 2
+        else None
+    )
     estimate = (better - worse) / n if n else 0.0
     return TestResult(
         test="mcnemar-exact",
@@ -174,5 +205,10 @@ def mcnemar_exact(
         alternative=alternative,
         null=0.0,
         n=n,
-        details={"worse": worse, "better": better, "discordant": discordant, "interval_method": "paired-z"},
+        details={
+            "worse": worse,
+            "better": better,
+            "discordant": discordant,
+            "interval_method": "paired-z",
+        },
     )

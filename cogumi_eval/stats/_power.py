@@ -22,7 +22,7 @@ Sidedness = Literal["one-sided", "two-sided"]
 
 
 def difference_sd(*, base_rate: float | None, sd: float | None, correlation: float) -> float:
-    """σ of a per-sample paired difference, from ``sd`` or from ``base_rate`` and ``correlation``."""
+    """σ of a per-sample paired difference, from ``sd`` or ``base_rate`` and ``correlation``."""
     if sd is not None:
         if base_rate is not None:
             raise ValueError("give either sd or base_rate, not both")
@@ -30,7 +30,9 @@ def difference_sd(*, base_rate: float | None, sd: float | None, correlation: flo
             raise ValueError(f"sd must be positive, got {sd}")
         return float(sd)
     if base_rate is None:
-        raise ValueError("give base_rate (the metric's expected value) or sd (of the paired difference)")
+        raise ValueError(
+            "give base_rate (the metric's expected value) or sd (of the paired difference)"
+        )
     if not 0.0 < base_rate < 1.0:
         raise ValueError(f"base_rate must be in (0, 1), got {base_rate}")
     if not -1.0 <= correlation < 1.0:
@@ -55,12 +57,18 @@ def _mde(se: float, alpha: float, power: float, alternative: Sidedness) -> float
     guess = (_scipy_stats.norm.isf(alpha / 2.0) + _scipy_stats.norm.ppf(power)) * se
     return float(
         _optimize.brentq(
-            lambda e: _power_at(e, se, alpha, alternative) - power, 0.0, 2.0 * guess + se, xtol=1e-14, rtol=1e-14
+            lambda e: _power_at(e, se, alpha, alternative) - power,
+            0.0,
+            2.0 * guess + se,
+            xtol=1e-14,
+            rtol=1e-14,
         )
     )
 
 
-def _required_n(effect: float, sd: float, alpha: float, power: float, alternative: Sidedness) -> int:
+def _required_n(
+    effect: float, sd: float, alpha: float, power: float, alternative: Sidedness
+) -> int:
     if effect <= 0:
         raise ValueError(f"effect must be positive to size a sample, got {effect}")
     one_unit = _mde(sd, alpha, power, alternative)  # MDE at n = 1 is (z_a + z_b) σ
@@ -108,7 +116,9 @@ def paired_power(
         se=se,
         alpha=alpha,
         alternative=alternative,
-        required_n=_required_n(abs(effect), sigma, alpha, target_power, alternative) if effect else 0,
+        required_n=_required_n(abs(effect), sigma, alpha, target_power, alternative)
+        if effect
+        else 0,
     )
 
 
@@ -137,6 +147,4 @@ def minimum_detectable_effect(
     """
     sigma = difference_sd(base_rate=base_rate, sd=sd, correlation=correlation)
     mde = _mde(sigma / math.sqrt(n), alpha, power, alternative)
-    return paired_power(
-        n, mde, sd=sigma, alpha=alpha, target_power=power, alternative=alternative
-    )
+    return paired_power(n, mde, sd=sigma, alpha=alpha, target_power=power, alternative=alternative)

@@ -47,13 +47,23 @@ class Estimate:
 
 @dataclass(frozen=True)
 class StandardError:
-    """A standard error of a mean and how it was computed."""
+    """A standard error of a mean and how it was computed.
+
+    Attributes:
+        se: the standard error.
+        mean: the mean it belongs to.
+        n: observations.
+        clusters: clusters (``n`` when unclustered).
+        method: "clustered" (CR1, the factor C / (C − 1)) or "clustered-cr2" (bias-reduced).
+        df: degrees of freedom of the t reference that goes with it (CR2 only).
+    """
 
     se: float
     mean: float
     n: int
     clusters: int
     method: str
+    df: float | None = None
 
 
 @dataclass(frozen=True)

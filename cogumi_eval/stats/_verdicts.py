@@ -34,7 +34,7 @@ def verdict_table(
     index = {label: i for i, label in enumerate(categories)}
     table = np.zeros((len(categories), len(categories)), dtype=np.int64)
     excluded = 0
-    for before, after in zip(baseline, candidate):
+    for before, after in zip(baseline, candidate, strict=True):
         i, j = index.get(before), index.get(after)
         if i is None or j is None:
             excluded += 1
@@ -79,7 +79,9 @@ def bowker(table: np.ndarray) -> tuple[float, int, float]:
     upper = np.triu_indices(k, 1)
     above, below = table[upper], table.T[upper]
     total = above + below
-    statistic = float(np.sum(np.divide((above - below) ** 2, total, out=np.zeros_like(total), where=total > 0)))
+    statistic = float(
+        np.sum(np.divide((above - below) ** 2, total, out=np.zeros_like(total), where=total > 0))
+    )
     df = k * (k - 1) // 2
     return statistic, df, float(_scipy_stats.chi2.sf(statistic, df)) if df else 1.0
 
@@ -107,7 +109,11 @@ def verdict_shift(
     bowker_statistic, _, bowker_pvalue = bowker(table)
     base_share = table.sum(axis=1) / n if n else np.zeros(len(categories))
     cand_share = table.sum(axis=0) / n if n else np.zeros(len(categories))
-    kept = [(b, c) for b, c in zip(baseline, candidate) if b in categories and c in categories]
+    kept = [
+        (b, c)
+        for b, c in zip(baseline, candidate, strict=True)
+        if b in categories and c in categories
+    ]
     weights = {label: PREFERENCE.get(label, 0.0) for label in categories}
     if len(kept) >= 2:
         preference = paired_difference(
@@ -123,8 +129,8 @@ def verdict_shift(
         pvalue=pvalue,
         categories=categories,
         table=table.tolist(),
-        baseline_rates={label: float(s) for label, s in zip(categories, base_share)},
-        candidate_rates={label: float(s) for label, s in zip(categories, cand_share)},
+        baseline_rates={label: float(s) for label, s in zip(categories, base_share, strict=True)},
+        candidate_rates={label: float(s) for label, s in zip(categories, cand_share, strict=True)},
         estimate=estimate,
         interval=interval,
         n=n,

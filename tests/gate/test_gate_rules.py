@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from cogumi_eval.gate import evaluate_gate
-from cogumi_eval.stats import clustered_stderr, mcnemar_exact, paired_difference
+from cogumi_eval.stats import bias_reduced_stderr, clustered_stderr, mcnemar_exact, paired_difference
 
 Runs = Callable[..., Any]
 
@@ -86,9 +87,9 @@ def test_epochs_cluster_the_standard_error_by_sample(runs: Runs, write_spec: Cal
     rule = report.rule("a")
     d = np.array([float(c == "1") - float(b == "1") for bs, cs in zip(base_answers, cand_answers) for b, c in zip(bs, cs)])
     clusters = np.repeat(np.arange(60), 4)
-    expected_se = clustered_stderr(d, clusters).se
-    assert rule.n == 240 and rule.test == "paired-z (clustered)"
-    assert (rule.delta_interval.high - rule.delta_interval.low) / 2 == pytest.approx(1.959963984540054 * expected_se)
+    expected_se = clustered_stderr(d, clusters).se  # equal clusters: CR2 is CR1, with 60 - 1 df
+    assert rule.n == 240 and rule.test == "paired-z (clustered: 60 clusters, CR2 SE, t with 59.0 df)"
+    assert (rule.delta_interval.high - rule.delta_interval.low) / 2 == pytest.approx(stats.t.isf(0.025, 59) * expected_se)
 
 
 def test_consistency_rule_compares_per_sample_agreement_across_epochs(runs: Runs, write_spec: Callable[[str], Path]) -> None:
@@ -150,8 +151,9 @@ def test_cluster_key_clusters_by_metadata(runs: Runs, write_spec: Callable[[str]
     meta = [{"subject": f"s{i % 5}"} for i in range(100)]
     rule = _gate(runs, write_spec, '[[rule]]\nname="m"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.0\ncluster="subject"\n',
                  {"outcomes": baseline, "metadata": meta}, {"outcomes": candidate, "metadata": meta}).rule("m")
-    expected = clustered_stderr(np.array(candidate) - np.array(baseline), [m["subject"] for m in meta]).se
-    assert (rule.delta_interval.high - rule.delta_interval.low) / 2 == pytest.approx(1.959963984540054 * expected)
+    expected = bias_reduced_stderr(np.array(candidate) - np.array(baseline), [m["subject"] for m in meta])
+    assert expected.df == pytest.approx(4)
+    assert (rule.delta_interval.high - rule.delta_interval.low) / 2 == pytest.approx(stats.t.isf(0.025, 4) * expected.se)
 
 
 def test_missing_cluster_metadata_names_the_sample(runs: Runs, write_spec: Callable[[str], Path]) -> None:

@@ -56,14 +56,19 @@ def _run(tmp_path: Path, reducer: object) -> EvalLog:
         metrics=[accuracy(), consistency(), agreement(), majority_accuracy(), mean_accuracy()],
         epochs=Epochs(4, reducer),  # type: ignore[arg-type]
     )
-    [log] = inspect_eval(task, model=scripted_model(_epoch_responder()), log_dir=str(tmp_path), display="none")
+    [log] = inspect_eval(
+        task, model=scripted_model(_epoch_responder()), log_dir=str(tmp_path), display="none"
+    )
     assert log.status == "success", log.error
     return log
 
 
 @pytest.fixture(scope="module")
 def epochs_log(tmp_path_factory: pytest.TempPathFactory) -> EvalLog:
-    return _run(tmp_path_factory.mktemp("consistency"), [majority_vote(), answer_consistency(), answer_agreement()])
+    return _run(
+        tmp_path_factory.mktemp("consistency"),
+        [majority_vote(), answer_consistency(), answer_agreement()],
+    )
 
 
 def _metrics(log: EvalLog) -> dict[str, float]:
@@ -90,7 +95,8 @@ def test_mean_accuracy_averages_each_question_over_epochs(epochs_log: EvalLog) -
 
 def test_reducers_write_per_sample_results_into_the_log(epochs_log: EvalLog) -> None:
     reductions = {
-        str(r.reducer).split("/")[-1]: {s.sample_id: s for s in r.samples} for r in epochs_log.reductions or []
+        str(r.reducer).split("/")[-1]: {s.sample_id: s for s in r.samples}
+        for r in epochs_log.reductions or []
     }
     consistent = reductions["answer_consistency"]
     assert [consistent[q].value for q in ANSWERS] == [1.0, 0.0, 0.0]
@@ -106,7 +112,14 @@ def test_pairwise_agreement_counts_pairs_exactly() -> None:
 
 def test_missing_answers_agree_with_each_other() -> None:
     assert pairwise_agreement(["<no answer>", "<no answer>"]) == 1.0
-    credit, answer = majority_correct([Score(value="I", answer=None), Score(value="I", answer=None), Score(value="C", answer="4")], lambda v: 1.0 if v == "C" else 0.0)
+    credit, answer = majority_correct(
+        [
+            Score(value="I", answer=None),
+            Score(value="I", answer=None),
+            Score(value="C", answer="4"),
+        ],
+        lambda v: 1.0 if v == "C" else 0.0,
+    )
     assert (credit, answer) == (0.0, "<no answer>")
 
 
@@ -120,4 +133,6 @@ def test_verdict_distribution_reports_mean_shares_and_split_samples() -> None:
         for v in vs
     ]
     result = verdict_distribution()(scores)
-    assert result == pytest.approx({"win": 1 / 6, "tie": (1 + 1 / 3) / 2, "loss": 1 / 6, "error": 0.0, "split": 0.5})
+    assert result == pytest.approx(
+        {"win": 1 / 6, "tie": (1 + 1 / 3) / 2, "loss": 1 / 6, "error": 0.0, "split": 0.5}
+    )

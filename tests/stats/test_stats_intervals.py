@@ -9,12 +9,14 @@ from inspect_ai.scorer import SampleScore, Score, stderr
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
-from cogumi_eval.stats import clt_interval, clustered_stderr, wilson_interval
+from cogumi_eval.stats import bias_reduced_stderr, clt_interval, clustered_stderr, wilson_interval
 
 TOL = 1e-9
 
 
-@pytest.mark.parametrize("successes,n", [(0, 10), (7, 10), (10, 10), (70, 100), (1, 1319), (9876, 14042)])
+@pytest.mark.parametrize(
+    "successes,n", [(0, 10), (7, 10), (10, 10), (70, 100), (1, 1319), (9876, 14042)]
+)
 @pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
 def test_wilson_matches_statsmodels(successes: int, n: int, confidence: float) -> None:
     low, high = proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
@@ -44,7 +46,9 @@ def _clustered_data(seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
 
 def test_clustered_stderr_matches_statsmodels_cluster_robust_ols() -> None:
     values, clusters = _clustered_data()
-    fit = sm.OLS(values, np.ones_like(values)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    fit = sm.OLS(values, np.ones_like(values)).fit(
+        cov_type="cluster", cov_kwds={"groups": clusters}
+    )
     assert clustered_stderr(values, clusters).se == pytest.approx(float(fit.bse[0]), abs=TOL)
 
 
@@ -52,7 +56,7 @@ def test_clustered_stderr_matches_inspect_stderr_cluster() -> None:
     values, clusters = _clustered_data(seed=8)
     scores = [
         SampleScore(score=Score(value=float(v)), sample_id=i, sample_metadata={"subject": int(c)})
-        for i, (v, c) in enumerate(zip(values, clusters))
+        for i, (v, c) in enumerate(zip(values, clusters, strict=True))
     ]
     inspect_se = stderr(cluster="subject")(scores)
     assert clustered_stderr(values, clusters).se == pytest.approx(float(inspect_se), abs=TOL)
@@ -62,12 +66,15 @@ def test_clustered_stderr_without_correction_is_millers_double_sum() -> None:
     values, clusters = _clustered_data(seed=11)
     n, mean = values.size, values.mean()
     clt_part = np.sum((values - mean) ** 2) / n**2
-    cross = sum(
-        (values[i] - mean) * (values[j] - mean)
-        for i in range(n)
-        for j in range(n)
-        if i != j and clusters[i] == clusters[j]
-    ) / n**2
+    cross = (
+        sum(
+            (values[i] - mean) * (values[j] - mean)
+            for i in range(n)
+            for j in range(n)
+            if i != j and clusters[i] == clusters[j]
+        )
+        / n**2
+    )
     miller = np.sqrt(clt_part + cross)
     assert clustered_stderr(values, clusters, correction=False).se == pytest.approx(miller, abs=TOL)
 
@@ -89,3 +96,50 @@ def test_clt_interval_with_clusters_is_wider_when_clusters_correlate() -> None:
 def test_missing_cluster_label_is_an_error_naming_the_observation() -> None:
     with pytest.raises(ValueError, match="observation 1"):
         clustered_stderr([1.0, 0.0, 1.0], ["a", None, "b"])
+
+
+def _cr2_by_matrices(values: np.ndarray, clusters: np.ndarray) -> tuple[float, float]:
+    """CR2 SE and Bell-McCaffrey df of a mean written as Bell & McCaffrey / Imbens & Kolesar do.
+
+    For the regression of the values on a constant: H = 11'/n, A_c = (I - H_cc)^(-1/2),
+    V = sum_c (X_c' A_c u_c)^2 / n^2, and the degrees of freedom (sum l)^2 / sum l^2 over the
+    eigenvalues l of C'C, column c of C being (I - H)[:, c] A_c X_c / n (working model I).
+    """
+    n = values.size
+    x = np.ones(n)
+    residuals = values - values.mean()
+    hat = np.full((n, n), 1.0 / n)
+    columns, variance = [], 0.0
+    for label in np.unique(clusters):
+        rows = np.flatnonzero(clusters == label)
+        eigenvalues, vectors = np.linalg.eigh(np.eye(rows.size) - hat[np.ix_(rows, rows)])
+        adjust = vectors @ np.diag(eigenvalues**-0.5) @ vectors.T
+        variance += float(x[rows] @ adjust @ residuals[rows]) ** 2 / n**2
+        columns.append((np.eye(n) - hat)[:, rows] @ adjust @ x[rows] / n)
+    gram = np.array(columns) @ np.array(columns).T
+    return float(np.sqrt(variance)), float(np.trace(gram) ** 2 / np.trace(gram @ gram))
+
+
+def test_bias_reduced_stderr_and_df_match_the_matrix_definitions_for_unequal_clusters() -> None:
+    rng = np.random.default_rng(21)
+    clusters = np.repeat(np.arange(7), [3, 5, 8, 13, 21, 34, 40])
+    values = (rng.random(clusters.size) < rng.random(7)[clusters]).astype(float)
+    se, df = _cr2_by_matrices(values, clusters)
+    result = bias_reduced_stderr(values, clusters)
+    assert result.se == pytest.approx(se, abs=TOL)
+    assert result.df == pytest.approx(df, abs=1e-7)
+    assert result.method == "clustered-cr2" and result.clusters == 7
+
+
+def test_bias_reduced_stderr_equals_cr1_with_g_minus_1_df_for_equal_clusters() -> None:
+    values = np.random.default_rng(4).random(120)
+    clusters = np.repeat(np.arange(30), 4)
+    result = bias_reduced_stderr(values, clusters)
+    assert result.se == pytest.approx(clustered_stderr(values, clusters).se, abs=TOL)
+    assert result.df == pytest.approx(29, abs=TOL)
+
+
+def test_unequal_clusters_have_fewer_degrees_of_freedom_than_clusters_minus_one() -> None:
+    clusters = np.repeat(np.arange(10), [1000] + [10] * 9)
+    result = bias_reduced_stderr(np.random.default_rng(1).random(clusters.size), clusters)
+    assert result.df is not None and 1.0 < result.df < 3.0

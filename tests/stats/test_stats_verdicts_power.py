@@ -26,7 +26,14 @@ def _verdicts_from_table(table: list[list[int]]) -> tuple[list[str], list[str]]:
     return baseline, candidate
 
 
-@pytest.mark.parametrize("table", [[[10, 5, 2], [3, 20, 4], [1, 6, 30]], [[0, 0, 20], [12, 28, 30], [1, 2, 10]], [[5, 1, 0], [2, 9, 3], [0, 4, 7]]])
+@pytest.mark.parametrize(
+    "table",
+    [
+        [[10, 5, 2], [3, 20, 4], [1, 6, 30]],
+        [[0, 0, 20], [12, 28, 30], [1, 2, 10]],
+        [[5, 1, 0], [2, 9, 3], [0, 4, 7]],
+    ],
+)
 def test_stuart_maxwell_and_bowker_match_statsmodels(table: list[list[int]]) -> None:
     square = SquareTable(np.array(table), shift_zeros=False)
     homogeneity = square.homogeneity(method="stuart_maxwell")
@@ -61,20 +68,34 @@ def test_judge_errors_are_left_out_and_counted() -> None:
     assert result.excluded == 2 and result.n == 2
 
 
-@pytest.mark.parametrize("alternative,sm_alternative", [("one-sided", "larger"), ("two-sided", "two-sided")])
+@pytest.mark.parametrize(
+    "alternative,sm_alternative", [("one-sided", "larger"), ("two-sided", "two-sided")]
+)
 def test_power_matches_statsmodels_normal_power(alternative: str, sm_alternative: str) -> None:
     sd = math.sqrt(2 * 0.7 * 0.3 * (1 - 0.5))
-    result = paired_power(120, 0.08, base_rate=0.7, correlation=0.5, alpha=0.05, alternative=alternative)  # type: ignore[arg-type]
-    assert result.power == pytest.approx(normal_power(0.08 / sd, 120, 0.05, alternative=sm_alternative), abs=TOL)
+    result = paired_power(
+        120, 0.08, base_rate=0.7, correlation=0.5, alpha=0.05, alternative=alternative
+    )  # type: ignore[arg-type]
+    assert result.power == pytest.approx(
+        normal_power(0.08 / sd, 120, 0.05, alternative=sm_alternative), abs=TOL
+    )
 
 
-@pytest.mark.parametrize("alternative,sm_alternative", [("one-sided", "larger"), ("two-sided", "two-sided")])
-def test_minimum_detectable_effect_matches_statsmodels_solve_power(alternative: str, sm_alternative: str) -> None:
+@pytest.mark.parametrize(
+    "alternative,sm_alternative", [("one-sided", "larger"), ("two-sided", "two-sided")]
+)
+def test_minimum_detectable_effect_matches_statsmodels_solve_power(
+    alternative: str, sm_alternative: str
+) -> None:
     sd = 0.45
-    effect_size = NormalIndPower().solve_power(effect_size=None, nobs1=50, alpha=0.05, power=0.8, ratio=0, alternative=sm_alternative)
+    effect_size = NormalIndPower().solve_power(
+        effect_size=None, nobs1=50, alpha=0.05, power=0.8, ratio=0, alternative=sm_alternative
+    )
     result = minimum_detectable_effect(50, sd=sd, alpha=0.05, power=0.8, alternative=alternative)  # type: ignore[arg-type]
     # statsmodels' power at our MDE is exactly the target; its own root finder stops near 1e-7
-    assert normal_power(result.mde / sd, 50, 0.05, alternative=sm_alternative) == pytest.approx(0.8, abs=TOL)
+    assert normal_power(result.mde / sd, 50, 0.05, alternative=sm_alternative) == pytest.approx(
+        0.8, abs=TOL
+    )
     assert result.mde == pytest.approx(effect_size * sd, abs=1e-6)
 
 
@@ -82,8 +103,14 @@ def test_required_n_is_the_smallest_n_reaching_the_target_power() -> None:
     result = paired_power(50, 0.1, base_rate=0.7, correlation=0.0, alpha=0.025)
     n = result.required_n
     sd = math.sqrt(2 * 0.7 * 0.3)
-    assert paired_power(n, 0.1, sd=sd, alpha=0.025).power >= 0.8 > paired_power(n - 1, 0.1, sd=sd, alpha=0.025).power
-    continuous = NormalIndPower().solve_power(effect_size=0.1 / sd, nobs1=None, alpha=0.025, power=0.8, ratio=0, alternative="larger")
+    assert (
+        paired_power(n, 0.1, sd=sd, alpha=0.025).power
+        >= 0.8
+        > paired_power(n - 1, 0.1, sd=sd, alpha=0.025).power
+    )
+    continuous = NormalIndPower().solve_power(
+        effect_size=0.1 / sd, nobs1=None, alpha=0.025, power=0.8, ratio=0, alternative="larger"
+    )
     assert n == math.ceil(continuous)
 
 
