@@ -73,6 +73,7 @@ class MinHasher:
         a, b = MinHash(num_perm=num_perm, seed=seed).permutations
         self._a = np.asarray(a, dtype=np.uint32)
         self._b = np.asarray(b, dtype=np.uint32)
+        self._power = self._inverse = np.empty(0, dtype=np.uint64)
 
     def shingle_hashes(self, normalised: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """32-bit hashes of every document's shingles, and where each document's run starts.
@@ -83,26 +84,30 @@ class MinHasher:
         joined = ("\n".join(normalised) + "\n").encode("utf-8")
         buf = np.frombuffer(joined, dtype=np.uint8)
         n = len(buf)
-        powers = np.empty(n, dtype=np.uint64)
-        powers[0] = 1
+        powers, inverse = self._powers(n)
         with np.errstate(over="ignore"):
-            powers[1:] = _BASE
-            powers = np.cumprod(powers)
             prefix = np.zeros(n + 1, dtype=np.uint64)
-            np.cumsum((buf.astype(np.uint64) + np.uint64(1)) * powers, out=prefix[1:])
+            np.cumsum((buf.astype(np.uint64) + np.uint64(1)) * powers[:n], out=prefix[1:])
             ends = np.flatnonzero((buf == 32) | (buf == 10))
             starts = np.empty_like(ends)
             starts[0] = 0
             starts[1:] = ends[:-1] + 1
-            inverse = _inverse_powers(starts)
-            words = _fmix64(
-                (prefix[ends] - prefix[starts]) * inverse + (ends - starts).astype(np.uint64)
-            )
+            length = (ends - starts).astype(np.uint64)
+            words = _fmix64((prefix[ends] - prefix[starts]) * inverse[starts] + length)
         newline = buf[ends] == 10
         doc_of_word = np.concatenate(([0], np.cumsum(newline[:-1])))
         counts = np.bincount(doc_of_word, minlength=len(normalised))
         word_starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         return self._shingles(words, counts, word_starts)
+
+    def _powers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``_BASE ** i`` and ``_BASE ** -i`` mod 2**64 for ``i < n``, kept for the next batch."""
+        if len(self._power) < n:
+            size = max(n, 2 * len(self._power))
+            with np.errstate(over="ignore"):
+                self._power = np.cumprod(_filled(size, _BASE))
+                self._inverse = np.cumprod(_filled(size, np.uint64(pow(int(_BASE), -1, 1 << 64))))
+        return self._power, self._inverse
 
     def _shingles(
         self, words: np.ndarray, counts: np.ndarray, word_starts: np.ndarray
@@ -139,13 +144,8 @@ class MinHasher:
         return out
 
 
-def _inverse_powers(exponents: np.ndarray) -> np.ndarray:
-    """``_BASE ** -e mod 2**64`` for each ``e``."""
-    inv = pow(int(_BASE), -1, 1 << 64)
-    top = int(exponents.max()) + 1 if len(exponents) else 1
-    table = np.empty(top, dtype=np.uint64)
-    table[0] = 1
-    with np.errstate(over="ignore"):
-        table[1:] = np.uint64(inv)
-        table = np.cumprod(table)
-    return table[exponents]
+def _filled(size: int, value: np.uint64) -> np.ndarray:
+    """``[1, value, value, ...]``: its cumulative product is the powers of ``value``."""
+    out = np.full(size, value, dtype=np.uint64)
+    out[0] = 1
+    return out
