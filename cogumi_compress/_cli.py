@@ -26,13 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--recipe", required=True, metavar="R", help=f"one of: {', '.join(RECIPE_NAMES)}"
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (must not exist)")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="output folder (must not exist)"
+    )
     parser.add_argument(
         "--calibration",
         default="gsm8k:256,mmlu:256",
         metavar="SPEC",
         help="calibration samples: task:count pairs drawn from the task datasets "
-        "(gsm8k, mmlu), or a JSONL file of {\"text\": ...} or {\"prompt\", \"completion\"} "
+        '(gsm8k, mmlu), or a JSONL file of {"text": ...} or {"prompt", "completion"} '
         "records, optionally path.jsonl:count (default gsm8k:256,mmlu:256)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the calibration draw")
@@ -41,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument(
         "--max-seq-length", type=int, default=512, help="calibration samples are cut to this"
+    )
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        default=None,
+        help="weights per scale for the grouped int4 recipes (default 128)",
     )
     parser.add_argument("--json", action="store_true", help="print the size report as JSON")
     parser.set_defaults(run=run_compress)
@@ -59,6 +67,7 @@ def run_compress(args: Any) -> int:
         seed=args.seed,
         device=args.device,
         max_seq_length=args.max_seq_length,
+        group_size=args.group_size,
     )
     if args.json:
         print(json.dumps(result.report.to_dict(), indent=2))
