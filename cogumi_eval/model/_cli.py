@@ -38,6 +38,19 @@ def _digest(entry: dict[str, Any] | None) -> str:
     return f"sha256 {entry['sha256'][:16]}  ({entry['files']} file(s), {_size(entry['bytes'])})"
 
 
+def _compression_line(record: dict[str, Any]) -> str:
+    """One line from a ``cogumi compress`` record: recipe, parent, calibration, size."""
+    size, calib = record.get("size") or {}, record.get("calibration") or {}
+    parent = record.get("parent") or {}
+    return (
+        f"{record.get('recipe')} ({record.get('method')}, {record.get('scheme') or 'unquantized'}, "
+        f"group {record.get('group_size') or '-'}); parent sha256 "
+        f"{str(parent.get('weights_sha256'))[:16]}; calibration {calib.get('samples')} samples "
+        f"sha256 {str(calib.get('sha256'))[:16]}; {size.get('effective_bits_per_parameter')} "
+        f"bits/param, {size.get('size_ratio')}x smaller, sparsity {size.get('sparsity')}"
+    )
+
+
 def describe(record: dict[str, Any]) -> list[tuple[str, str]]:
     """The lineage as (label, value) lines for a terminal."""
     q = record.get("quantization")
@@ -61,6 +74,9 @@ def describe(record: dict[str, Any]) -> list[tuple[str, str]]:
         if check is not None:
             verdict = "QUANTIZED: " + "; ".join(check["reasons"]) if check["quantization"] else "clean"
             rows.append(("adapter base", verdict))
+        compression = record.get("compression")
+        if compression:
+            rows.append(("compression", _compression_line(compression)))
     determinism = record.get("determinism")
     if determinism:
         shown = {k: v for k, v in determinism.items() if v not in (None, {}, "")}

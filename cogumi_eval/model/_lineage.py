@@ -62,6 +62,9 @@ class Lineage:
     weights: WeightsDigest | None = None
     adapter_weights: WeightsDigest | None = None
     replay: dict[str, Any] | None = None
+    compression: dict[str, Any] | None = None
+    """``compression.json`` of a ``cogumi compress`` output: recipe, calibration hash, parent
+    weight hash and size report."""
     determinism: Determinism | None = None
     cogumi_version: str = __version__
 
@@ -92,6 +95,14 @@ def _config(folder: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _compression(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / "compression.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def ref_lineage(ref: ModelRef, *, hash_weights: bool = True) -> Lineage:
     """Lineage of a resolved ref, read from its files (safetensors headers are checked).
 
@@ -111,7 +122,9 @@ def ref_lineage(ref: ModelRef, *, hash_weights: bool = True) -> Lineage:
         base_check = check_adapter_base(adapter, ref.base)
         base_name = ref.base
     else:
-        base_name = config.get("_name_or_path") or None
+        # a compressed checkpoint's base is the parent it was compressed from
+        parent = (_compression(model_folder) or {}).get("parent") or {}
+        base_name = config.get("_name_or_path") or parent.get("path") or None
     return Lineage(
         ref=ref.ref,
         kind=ref.kind,
@@ -125,6 +138,7 @@ def ref_lineage(ref: ModelRef, *, hash_weights: bool = True) -> Lineage:
         base_check=base_check,
         weights=weights_digest(model_folder) if hash_weights else None,
         adapter_weights=weights_digest(adapter) if hash_weights and adapter else None,
+        compression=_compression(model_folder),
     )
 
 
