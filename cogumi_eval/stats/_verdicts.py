@@ -46,9 +46,26 @@ def verdict_table(
 def stuart_maxwell(table: np.ndarray) -> tuple[float, int, float]:
     """(statistic, df, p-value) of the Stuart-Maxwell test of marginal homogeneity.
 
-    Categories no pair used are dropped (they carry no information and make the
-    covariance singular); a still-singular covariance is handled with its
-    pseudo-inverse and rank, which equals the usual statistic when it is invertible.
+    The statistic is d' V⁺ d, d the change in each category's count (all but
+    one category) and V its covariance under H0, built from the discordant
+    pairs only: V_ii = pairs moving into or out of i, V_ij = −(pairs between i
+    and j). Categories no pair used are dropped. When the discordant pairs do
+    not connect every category — a verdict nobody gave, or one whose pairs all
+    kept it (loss → loss) — V is singular and the pseudo-inverse is used, with
+    df = rank(V), not k − 1.
+
+    Why rank(V) is right and statsmodels' k − 1 is not, for such tables:
+    conditional on the discordant pair totals m_ij, under H0 each n_ij is
+    Binomial(m_ij, ½), so d has covariance exactly V and E[d' V⁺ d] = rank(V):
+    the statistic's exact null mean is the rank (``tests/stats`` checks this by
+    enumerating every table). A category with no discordant pair cannot change
+    its share, so it adds no degree of freedom. statsmodels'
+    ``SquareTable.homogeneity`` always uses k − 1 and solves the singular
+    system as if it were regular: depending on floating-point roundoff it
+    returns NaN or the right statistic on k − 1 df, a p-value too large —
+    0.717 instead of 0.414 for 4 win → tie and 2 tie → win pairs with no
+    discordant loss, where the test is McNemar's χ² on win/tie, (4 − 2)² / 6
+    on 1 df. When V is invertible the result is statsmodels' exactly.
     """
     table = np.asarray(table, dtype=np.float64)
     used = (table.sum(axis=0) + table.sum(axis=1)) > 0
@@ -61,14 +78,13 @@ def stuart_maxwell(table: np.ndarray) -> tuple[float, int, float]:
     d = cols - rows
     covariance = -(inner + inner.T)
     np.fill_diagonal(covariance, rows + cols - 2.0 * np.diag(inner))
+    df = int(np.linalg.matrix_rank(covariance))
     if not np.any(d):
-        return 0.0, int(np.linalg.matrix_rank(covariance)), 1.0
-    try:
+        return 0.0, df, 1.0
+    if df == d.size:
         statistic = float(d @ np.linalg.solve(covariance, d))
-        df = int(d.size)
-    except np.linalg.LinAlgError:
+    else:
         statistic = float(d @ np.linalg.pinv(covariance) @ d)
-        df = int(np.linalg.matrix_rank(covariance))
     return statistic, df, float(_scipy_stats.chi2.sf(statistic, df))
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
-from statsmodels.stats.contingency_tables import SquareTable
+from scipy import stats
+from statsmodels.stats.contingency_tables import SquareTable, mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower, normal_power
 
@@ -52,6 +54,68 @@ def test_stuart_maxwell_drops_a_verdict_nobody_gave() -> None:
     statistic, df, pvalue = stuart_maxwell(full)
     assert (statistic, df) == (pytest.approx(float(reduced.statistic), abs=TOL), 1)
     assert pvalue == pytest.approx(float(reduced.pvalue), abs=TOL)
+
+
+def _exact_null(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Statistic and probability of every table with the same diagonal and pair totals, under H0.
+
+    Conditional on the discordant totals m_ij = n_ij + n_ji, marginal homogeneity with
+    symmetric exchange makes each n_ij Binomial(m_ij, 1/2), independently across pairs.
+    """
+    k = table.shape[0]
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    totals = [int(table[i, j] + table[j, i]) for i, j in pairs]
+    statistics, weights = [], []
+    for split in itertools.product(*(range(m + 1) for m in totals)):
+        drawn = np.diag(np.diag(table)).astype(float)
+        probability = 1.0
+        for (i, j), m, upper in zip(pairs, totals, split, strict=True):
+            drawn[i, j], drawn[j, i] = upper, m - upper
+            probability *= math.comb(m, upper) / 2**m
+        statistics.append(stuart_maxwell(drawn)[0])
+        weights.append(probability)
+    return np.array(statistics), np.array(weights)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        [[10, 4, 0], [2, 20, 0], [0, 0, 0]],  # nobody gave "loss"
+        [[10, 4, 0], [2, 20, 0], [0, 0, 5]],  # "loss" only as loss -> loss
+        [[3, 9, 2], [4, 11, 5], [1, 3, 6]],  # every category exchanges: full rank
+        [[6, 7, 0], [3, 12, 6], [0, 2, 4]],  # win and loss never swap directly
+    ],
+)
+def test_stuart_maxwell_df_is_the_exact_null_mean_of_its_statistic(table: list[list[int]]) -> None:
+    statistics, weights = _exact_null(np.array(table))
+    _, df, _ = stuart_maxwell(np.array(table))
+    assert float(np.dot(weights, statistics)) == pytest.approx(df, abs=1e-9)
+
+
+def test_a_category_without_discordant_pairs_adds_no_degree_of_freedom() -> None:
+    # only win <-> tie pairs: the test is McNemar's chi-square on them, 1 df. k - 1 = 2 df (what
+    # statsmodels reports when floating-point roundoff lets it invert the singular matrix) gives
+    # p 0.22 where the exact conditional p-value is 0.11 and the 1-df one 0.08
+    table = np.array([[10, 30, 0], [18, 20, 0], [0, 0, 0]])
+    statistic, df, pvalue = stuart_maxwell(table)
+    mcnemar_chi2 = mcnemar([[10, 30], [18, 20]], exact=False, correction=False)
+    statistics, weights = _exact_null(table)
+    exact = float(weights[statistics >= statistic - 1e-9].sum())
+    k_minus_1 = float(stats.chi2.sf(statistic, 2))
+    assert df == 1
+    assert statistic == pytest.approx(float(mcnemar_chi2.statistic), abs=TOL)
+    assert pvalue == pytest.approx(float(mcnemar_chi2.pvalue), abs=TOL)
+    assert abs(pvalue - exact) < 0.05 < abs(k_minus_1 - exact)
+
+
+def test_stuart_maxwell_does_not_depend_on_unused_or_reordered_categories() -> None:
+    base, cand = (
+        ["win"] * 14 + ["tie"] * 22,
+        ["win"] * 10 + ["tie"] * 4 + ["win"] * 2 + ["tie"] * 20,
+    )
+    three = verdict_shift(base, cand)
+    reordered = verdict_shift(base, cand, categories=("loss", "tie", "win"))
+    assert (three.df, three.pvalue) == (reordered.df, pytest.approx(reordered.pvalue, abs=TOL))
 
 
 def test_tie_collapse_shifts_verdicts_and_the_preference_score_falls() -> None:
