@@ -9,7 +9,7 @@ from typing import Any
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "distill",
-        help="sample N answers per prompt, keep the majority-consistent (and correct) ones as SFT data",
+        help="N answers per prompt; keep the majority-consistent (and correct) ones as SFT data",
         description=(
             "For each prompt (JSONL), generate N answers through the harness (Inspect's epochs), "
             "compare them as the prompt's category says (final number, exact text, ...), keep "

@@ -1,4 +1,4 @@
-"""``cogumi promote``: exit 0 promoted, 1 refused by the gate, 2 error (nothing written on 1 or 2)."""
+"""``cogumi promote``: exit 0 promoted, 1 refused by the gate, 2 error (nothing written then)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--baseline",
         required=True,
-        help="registry name (its recorded logs) or eval log / folder of logs of the last good model",
+        help="registry name (its recorded logs), or eval log / log folder of the last good model",
     )
     parser.add_argument(
         "--spec", required=True, help="gate spec (TOML), e.g. results/gates/default.toml"
@@ -79,7 +79,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._promote import parse_options, promote, print_promotion
+    from ._promote import parse_options, print_promotion, promote
 
     promotion = promote(
         args.model,

@@ -1,0 +1,84 @@
+"""Training test fixtures: the taught tiny model, its destroyed copy, and GSM8K logs of both.
+
+``_taught.py`` is loaded by path (the tests run with ``--import-mode=importlib``,
+which puts no test folder on ``sys.path``) and registered as the module
+``_taught``, so test files here can ``from _taught import EVAL_IDS``. Another
+test folder does the same with ``load_taught()``'s two lines.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+
+def load_taught() -> ModuleType:
+    """The ``_taught`` module (taught_model, destroyed_model, EVAL_IDS, ...), loaded once."""
+    if "_taught" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "_taught", Path(__file__).with_name("_taught.py")
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["_taught"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["_taught"]
+
+
+taught = load_taught()
+
+
+@pytest.fixture(scope="session")
+def taught_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("taught-models")
+
+
+@pytest.fixture(scope="session")
+def taught_checkpoint(taught_cache: Path, data_dir: Path) -> Path:
+    """The tiny Llama that answers GSM8K ``taught.TAUGHT_IDS`` correctly (built once a session)."""
+    return Path(taught.taught_model(taught_cache, data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def destroyed_checkpoint(taught_checkpoint: Path, taught_cache: Path, data_dir: Path) -> Path:
+    """The taught model with the weights of half its layers zeroed."""
+    return Path(taught.destroyed_model(taught_cache, data_dir=data_dir))
+
+
+def evaluate_gsm8k(model: Path | str, log_dir: Path, **kwargs: object) -> Path:
+    """GSM8K on ``taught.EVAL_IDS`` through ``cogumi/<model>`` (greedy, short); the log file."""
+    from inspect_ai import eval as inspect_eval
+
+    from cogumi_eval.tasks import gsm8k
+
+    log = inspect_eval(
+        gsm8k(),
+        model=f"cogumi/{model}",
+        sample_id=list(taught.EVAL_IDS),
+        max_tokens=16,
+        display="none",
+        log_dir=str(log_dir),
+        **kwargs,  # type: ignore[arg-type]
+    )[0]
+    assert log.status == "success", log.error
+    return Path(log.location)
+
+
+@pytest.fixture(scope="session")
+def taught_logs(taught_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding one GSM8K log of the taught model (the baseline of the promotion tests)."""
+    folder = tmp_path_factory.mktemp("taught-logs")
+    evaluate_gsm8k(taught_checkpoint, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def destroyed_logs(destroyed_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding one GSM8K log of the destroyed model."""
+    folder = tmp_path_factory.mktemp("destroyed-logs")
+    evaluate_gsm8k(destroyed_checkpoint, folder)
+    return folder
