@@ -112,8 +112,7 @@ def reuse_stored_baseline(inner: Solver, build: Any) -> Solver:
             usage = output.usage
             tokens_in = usage.input_tokens if usage else 0
             tokens_out = usage.output_tokens if usage else 0
-            price = run.prices.price(run.model, output.model)
-            usd = price.cost(tokens_in, tokens_out) if price else 0.0
+            usd = run.prices.usage_cost(usage, run.model, output.model)
             run.budget.settle(reservation, usd)
             run.result.usd += usd
             if output.choices:

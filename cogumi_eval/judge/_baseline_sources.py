@@ -45,6 +45,9 @@ def records_from_log(path: str | Path, prices: PriceTable | None = None) -> list
         tokens_in = usage.input_tokens if usage else 0
         tokens_out = usage.output_tokens if usage else 0
         price = table.price(model, sample.output.model)
+        usd = table.usage_cost(usage, model, sample.output.model) if usage and price else None
+        if usage and usage.total_cost is not None:
+            usd = float(usage.total_cost)  # Inspect priced the call itself
         records.append(
             BaselineRecord(
                 task=task_key(log.eval.task),
@@ -56,7 +59,7 @@ def records_from_log(path: str | Path, prices: PriceTable | None = None) -> list
                 model_version=sample.output.model or None,
                 input_tokens=tokens_in,
                 output_tokens=tokens_out,
-                usd=price.cost(tokens_in, tokens_out) if price else None,
+                usd=usd,
                 created_at=log.eval.created,
                 source=f"log:{Path(str(path)).name}",
             )

@@ -1,10 +1,15 @@
 """Dollar cost of model calls and the budget that stops new calls before a cap is passed.
 
-Prices are data (``judges/prices.toml``), overridden entry by entry by the
-TOML file named in ``$COGUMI_PRICES`` or passed explicitly. A budget reserves
-a call's worst case (estimated input tokens plus the full ``max_tokens``)
-before the call and settles the real usage after it, so calls running at the
-same time can never jointly pass the cap.
+A model's price comes, in order, from a TOML file passed explicitly or named
+in ``$COGUMI_PRICES``; from Inspect's own model cost data (``ModelCost``: what
+``--model-cost-config`` or ``set_model_cost`` registered, or what Inspect's model
+database carries); and last from the price table shipped with Cogumi
+(``cogumi_eval/judge/definitions/prices.toml``, plus ``prices.toml`` in
+``$COGUMI_JUDGES_DIR``), which covers what Inspect lacks. A budget reserves a
+call's worst case (estimated input tokens plus the full ``max_tokens``) before
+the call and settles the real usage after it, so calls running at the same time
+can never jointly pass the cap — stronger than Inspect's ``cost_limit``, which is
+checked after calls return.
 """
 
 from __future__ import annotations
@@ -13,10 +18,15 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._definition import judges_dir
+from ._definition import shipped_judges, user_judges
 from ._errors import BudgetExceededError, PriceError
+
+if TYPE_CHECKING:
+    from inspect_ai.model import ModelUsage
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,7 @@ class Price:
         return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
 
 
-def _read_prices(path: Path) -> dict[str, Price]:
+def _read_prices(path: Path | Traversable) -> dict[str, Price]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as ex:
@@ -53,51 +63,93 @@ def _read_prices(path: Path) -> dict[str, Price]:
     return prices
 
 
+def inspect_price(name: str) -> Price | None:
+    """The price Inspect knows for ``name`` (its ``ModelCost``), if it knows one."""
+    from inspect_ai.model import get_model_info
+
+    try:
+        info = get_model_info(name)
+    except Exception:  # noqa: BLE001 - an unparseable name is simply not known to Inspect
+        return None
+    if info is None or info.cost is None:
+        return None
+    return Price(float(info.cost.input), float(info.cost.output))
+
+
 @dataclass(frozen=True)
 class PriceTable:
-    """Model name patterns to prices; the longest matching pattern wins."""
+    """Model name patterns to prices; the longest matching pattern wins.
+
+    Attributes:
+        prices: the shipped (and ``$COGUMI_JUDGES_DIR``) table, below Inspect's own costs.
+        sources: where the prices were read, for messages.
+        overrides: entries from an explicit price file, above Inspect's own costs.
+        use_inspect: consult Inspect's ``ModelCost`` data for models it knows.
+    """
 
     prices: dict[str, Price]
     sources: tuple[str, ...] = ()
+    overrides: dict[str, Price] = field(default_factory=dict)
+    use_inspect: bool = True
 
     @classmethod
     def load(cls, override: str | Path | None = None) -> PriceTable:
-        """The shipped table, overridden by ``override`` or else by ``$COGUMI_PRICES``.
+        """The shipped table, Inspect's costs above it, and ``override`` (or ``$COGUMI_PRICES``) above all.
 
         Args:
-            override: a TOML file with a ``[models]`` table; its entries replace the shipped ones.
+            override: a TOML file with a ``[models]`` table; its entries win over every other source.
         """
-        default = judges_dir() / "prices.toml"
-        prices = _read_prices(default) if default.is_file() else {}
-        sources = [str(default)] if default.is_file() else []
+        prices: dict[str, Price] = {}
+        sources: list[str] = []
+        user = user_judges()
+        for table in (shipped_judges().joinpath("prices.toml"), user and user / "prices.toml"):
+            if table is not None and table.is_file():
+                prices.update(_read_prices(table))
+                sources.append(str(table))
+        overrides: dict[str, Price] = {}
         extra = override or os.environ.get("COGUMI_PRICES")
         if extra:
-            prices.update(_read_prices(Path(extra)))
+            overrides = _read_prices(Path(extra))
             sources.append(str(extra))
-        return cls(prices, tuple(sources))
+        return cls(prices, tuple(sources), overrides)
 
     def price(self, *names: str | None) -> Price | None:
         """The price for the first of ``names`` that matches (requested name, then reported version)."""
         for name in names:
             if not name:
                 continue
-            candidates = [name]
-            if "/" not in name:
-                # an API reports bare versions ("gpt-4-turbo-2024-04-09"); try each provider prefix
-                candidates += [f"{p.split('/', 1)[0]}/{name}" for p in self.prices if "/" in p]
-            best: tuple[int, Price] | None = None
-            for candidate in candidates:
-                for pattern, price in self.prices.items():
-                    matched = (
-                        candidate.startswith(pattern[:-1])
-                        if pattern.endswith("*")
-                        else candidate == pattern
-                    )
-                    if matched and (best is None or len(pattern) > best[0]):
-                        best = (len(pattern), price)
-            if best is not None:
-                return best[1]
+            found = _match(self.overrides, name)
+            if found is None and self.use_inspect:
+                found = inspect_price(name)
+            found = found or _match(self.prices, name)
+            if found is not None:
+                return found
         return None
+
+    def usage_cost(self, usage: ModelUsage | None, *names: str | None) -> float:
+        """Dollars of a call: Inspect's own ``total_cost`` when it computed one, else from the price."""
+        if usage is None:
+            return 0.0
+        if usage.total_cost is not None:
+            return float(usage.total_cost)
+        price = self.price(*names)
+        return price.cost(usage.input_tokens, usage.output_tokens) if price else 0.0
+
+
+def _match(prices: dict[str, Price], name: str) -> Price | None:
+    candidates = [name]
+    if "/" not in name:
+        # an API reports bare versions ("gpt-4-turbo-2024-04-09"); try each provider prefix
+        candidates += [f"{p.split('/', 1)[0]}/{name}" for p in prices if "/" in p]
+    best: tuple[int, Price] | None = None
+    for candidate in candidates:
+        for pattern, price in prices.items():
+            matched = (
+                candidate.startswith(pattern[:-1]) if pattern.endswith("*") else candidate == pattern
+            )
+            if matched and (best is None or len(pattern) > best[0]):
+                best = (len(pattern), price)
+    return best[1] if best is not None else None
 
 
 def estimate_tokens(text: str) -> int:

@@ -1,4 +1,9 @@
-"""Judges as data: a TOML file under ``judges/`` holds the prompt, the verdict grammar and the version.
+"""Judges as data: a TOML file holds the prompt, the verdict grammar and the version.
+
+Definitions ship inside the package (``cogumi_eval/judge/definitions/``, read
+with ``importlib.resources``, so a wheel install judges as a checkout does); a
+folder named by ``$COGUMI_JUDGES_DIR`` is looked in first, so a user can add a
+judge or replace a shipped one without touching the install.
 
 A definition is identified by ``id`` and ``version``; both, together with a
 sha256 of the whole definition, enter every verdict cache key, so editing a
@@ -14,6 +19,8 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,12 +33,38 @@ _PLACEHOLDER = re.compile(r"\{(question|reference_block|answer_a|answer_b)\}")
 _REQUIRED_PLACEHOLDERS = ("{question}", "{answer_a}", "{answer_b}")
 
 
-def judges_dir() -> Path:
-    """Where judge definitions live: ``$COGUMI_JUDGES_DIR``, else ``judges/`` of this checkout."""
+def shipped_judges() -> Traversable:
+    """The judge definitions and price table shipped inside the package."""
+    return resources.files("cogumi_eval.judge").joinpath("definitions")
+
+
+def user_judges() -> Path | None:
+    """The folder named by ``$COGUMI_JUDGES_DIR`` (looked in before the shipped ones), if set."""
     configured = os.environ.get("COGUMI_JUDGES_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[2] / "judges"
+    return Path(configured) if configured else None
+
+
+def judges_dir() -> Traversable:
+    """Where judge definitions are read first: ``$COGUMI_JUDGES_DIR``, else the shipped ones."""
+    return user_judges() or shipped_judges()
+
+
+def judge_folders() -> list[Traversable]:
+    """The folders searched for a judge id, first match wins."""
+    user = user_judges()
+    return [user, shipped_judges()] if user is not None else [shipped_judges()]
+
+
+def _known_judges() -> list[str]:
+    names: set[str] = set()
+    for folder in judge_folders():
+        if folder.is_dir():
+            names.update(
+                entry.name.removesuffix(".toml")
+                for entry in folder.iterdir()
+                if entry.name.endswith(".toml") and entry.name != "prices.toml"
+            )
+    return sorted(names)
 
 
 @dataclass(frozen=True)
@@ -161,23 +194,29 @@ def parse_judge(text: str, source: str = "<judge>") -> JudgeDefinition:
 
 
 def load_judge(name: str | Path) -> JudgeDefinition:
-    """A judge by id (``judges/<id>.toml``) or by path to a TOML file.
+    """A judge by id (``$COGUMI_JUDGES_DIR/<id>.toml``, else the shipped one) or by path to a TOML file.
 
     Args:
         name: a judge id such as ``"pairwise-math"``, or a path to a ``.toml`` definition.
     """
     path = Path(name)
-    if path.suffix != ".toml":
-        path = judges_dir() / f"{name}.toml"
-    if not path.is_file():
-        known = sorted(p.stem for p in judges_dir().glob("*.toml") if p.stem != "prices")
-        raise JudgeDefinitionError(
-            f"no judge definition {str(name)!r} (looked for {path}); "
-            f"known judges: {', '.join(known) or 'none'}. Set COGUMI_JUDGES_DIR or pass a .toml path."
-        )
-    definition = parse_judge(path.read_text(encoding="utf-8"), source=str(path))
-    if path.parent == judges_dir() and definition.id != path.stem:
-        raise JudgeDefinitionError(
-            f"{path}: id {definition.id!r} does not match the file name {path.stem!r}"
-        )
-    return definition
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise JudgeDefinitionError(f"no judge definition at {path}: the file does not exist")
+        return parse_judge(path.read_text(encoding="utf-8"), source=str(path))
+    looked: list[str] = []
+    for folder in judge_folders():
+        entry = folder.joinpath(f"{name}.toml")
+        looked.append(str(entry))
+        if entry.is_file():
+            definition = parse_judge(entry.read_text(encoding="utf-8"), source=str(entry))
+            if definition.id != str(name):
+                raise JudgeDefinitionError(
+                    f"{entry}: id {definition.id!r} does not match the file name {name!r}"
+                )
+            return definition
+    raise JudgeDefinitionError(
+        f"no judge definition {str(name)!r} (looked for {' and '.join(looked)}); "
+        f"known judges: {', '.join(_known_judges()) or 'none'}. "
+        "Add <id>.toml to the folder named by COGUMI_JUDGES_DIR, or pass a .toml path."
+    )
