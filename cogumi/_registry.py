@@ -2,7 +2,8 @@
 
 Inspect namespaces a task by the top-level package of the module that defines
 it, so the factories from ``cogumi_eval`` are re-declared here to be found as
-``cogumi/<name>``.
+``cogumi/<name>``. Loading this module changes nothing else in Inspect: the
+offline ``mockllm`` fallback is installed only when ``COGUMI_MOCKLLM_OFFLINE=1``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import Any
 from inspect_ai import Task, task
 
 import cogumi_eval.tasks as _tasks
+from cogumi_eval._offline import install_if_requested
 from cogumi_eval.model import _provider as _model_provider  # noqa: F401  (--model cogumi/<ref>, lineage hook)
+
+install_if_requested()
 
 
 def _export(factory: Callable[..., Task]) -> Callable[..., Task]:

@@ -1,19 +1,28 @@
-"""Keep Inspect's ``mockllm`` usable on machines without internet access.
+"""Keep Inspect's ``mockllm`` usable on machines without internet access — when asked to.
 
 ``mockllm`` fills in token usage by counting with tiktoken's ``o200k_base``
 encoding, which tiktoken downloads on first use; offline, every mockllm sample
-then fails. Cogumi gives ``mockllm`` (only it) a fallback: when the encoding
-cannot be loaded, usage is estimated as one token per four UTF-8 bytes, and a
-single warning says so. Outputs that carry their own usage never reach this.
+then fails. The fallback here gives ``mockllm`` (only it) an estimate instead:
+when the encoding cannot be loaded, usage is one token per four UTF-8 bytes, and
+a single warning says so. Outputs that carry their own usage never reach this.
+
+It changes Inspect's behaviour, so it is opt-in: importing Cogumi (which Inspect
+does through its entry point for every user on the machine) leaves ``mockllm``
+alone unless ``COGUMI_MOCKLLM_OFFLINE=1`` is set, or a program calls
+``cogumi_eval.testing.offline_mockllm()``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 logger = logging.getLogger(__name__)
 
 _encoding_unavailable = False
+
+OFFLINE_SWITCH = "COGUMI_MOCKLLM_OFFLINE"
+"""Environment variable that turns the fallback on for every process that loads Cogumi."""
 
 
 def estimated_tokens(text: str) -> int:
@@ -46,3 +55,11 @@ def install_mockllm_offline_fallback() -> None:
         return estimated_tokens(text)
 
     MockLLM.count_text_tokens = count_text_tokens_offline  # type: ignore[method-assign,assignment]
+
+
+def install_if_requested() -> bool:
+    """Install the fallback when ``$COGUMI_MOCKLLM_OFFLINE`` is set to 1/true/yes; say whether it was."""
+    if os.environ.get(OFFLINE_SWITCH, "").strip().lower() not in ("1", "true", "yes"):
+        return False
+    install_mockllm_offline_fallback()
+    return True

@@ -1,7 +1,9 @@
 """Scripted models for tests and CI: deterministic, offline, with token usage filled in.
 
 ``mockllm`` outputs built here carry their own usage, so Inspect never needs
-tiktoken's downloaded encoding to count them.
+tiktoken's downloaded encoding to count them. For plain ``mockllm/model`` runs
+offline (no scripted outputs), call ``offline_mockllm()`` in your test setup, or
+set ``COGUMI_MOCKLLM_OFFLINE=1`` for ``inspect eval`` on the command line.
 """
 
 from __future__ import annotations
@@ -10,6 +12,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput, ModelUsage, get_model
+
+
+def offline_mockllm() -> None:
+    """Let Inspect's ``mockllm`` estimate token usage when tiktoken's encoding cannot be downloaded.
+
+    Opt-in, for tests and offline CI: it changes ``mockllm`` for the whole process
+    (one token per four UTF-8 bytes, one warning), which importing Cogumi never does.
+    """
+    from ._offline import install_mockllm_offline_fallback
+
+    install_mockllm_offline_fallback()
 
 
 def model_output(text: str, model: str = "mockllm/model") -> ModelOutput:

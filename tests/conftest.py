@@ -28,6 +28,14 @@ def data_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _offline_mockllm() -> None:
+    """Plain ``mockllm/model`` runs need tiktoken's downloaded encoding; the tests opt in to Cogumi's estimate."""
+    from cogumi_eval.testing import offline_mockllm
+
+    offline_mockllm()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Each test gets its own cache folder and data folder setting; no test touches ~/.cache."""
@@ -36,3 +44,4 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("INSPECT_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("COGUMI_MOCKLLM_OFFLINE", "1")  # the same opt-in for `inspect eval` subprocesses

@@ -5,7 +5,6 @@ The files under ``tasks/`` at the repository root are thin wrappers of these.
 analysed with no change to Cogumi.
 """
 
-from .._offline import install_mockllm_offline_fallback
 from .._task_descriptor import (
     BUILTIN_TASKS,
     GSM8K,
@@ -21,9 +20,6 @@ from ._described import cogumi_task
 from .gsm8k import final_number, gsm8k, gsm8k_prompt
 from .humaneval import humaneval, humaneval_prompt, humaneval_tests
 from .mmlu import choice_letter, mmlu, mmlu_prompt
-
-# Every route to a Cogumi task (task files, cogumi/<task>, the Python API) passes here.
-install_mockllm_offline_fallback()
 
 __all__ = [
     "BUILTIN_TASKS",

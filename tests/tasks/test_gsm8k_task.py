@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,27 @@ def test_plain_mockllm_runs_offline_without_tiktoken_download(tmp_path: Path, mo
     [log] = inspect_eval(gsm8k(), model="mockllm/model", limit=2, log_dir=str(tmp_path / "logs"), display="none")
     assert log.status == "success", log.error
     assert len(log.samples or []) == 2
+
+
+def _mockllm_patched_after_loading_cogumi(switch: str | None) -> bool:
+    env = {k: v for k, v in os.environ.items() if k != "COGUMI_MOCKLLM_OFFLINE"}
+    if switch is not None:
+        env["COGUMI_MOCKLLM_OFFLINE"] = switch
+    code = (
+        "from inspect_ai._util.entrypoints import ensure_entry_points; ensure_entry_points()\n"
+        "import sys; assert 'cogumi._registry' in sys.modules\n"
+        "from inspect_ai.model import ModelAPI\n"
+        "from inspect_ai.model._providers.mockllm import MockLLM\n"
+        "print(MockLLM.count_text_tokens is not ModelAPI.count_text_tokens)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_loading_cogumi_through_inspects_entry_point_leaves_mockllm_alone() -> None:
+    assert _mockllm_patched_after_loading_cogumi(None) is False
+
+
+def test_the_offline_mockllm_switch_turns_the_fallback_on() -> None:
+    assert _mockllm_patched_after_loading_cogumi("1") is True
