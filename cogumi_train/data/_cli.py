@@ -25,12 +25,6 @@ def register(steps: Any) -> None:
     dedup.add_argument("--num-perm", type=int, default=128, help="MinHash permutations")
     dedup.add_argument("--ngram", type=int, default=3, help="word n-gram shingle size")
     dedup.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help=f"hashing processes (default: all cores, {os.cpu_count()} here)",
-    )
-    dedup.add_argument(
         "--report",
         help="write every removed record here with the id it duplicates and the Jaccard",
     )
@@ -73,6 +67,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="field naming a record in reports (default id; the line number when absent)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"worker processes (default: all cores, {os.cpu_count()} here)",
+    )
+    parser.add_argument(
         "--strict", action="store_true", help="stop at the first bad line instead of skipping it"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or counts table")
@@ -113,6 +113,7 @@ def run_filter(args: argparse.Namespace) -> int:
         min_score=args.min_score,
         weights=QualityWeights.parse(args.weights),
         report=args.report,
+        workers=args.workers,
         strict=args.strict,
         progress=not args.quiet,
     )

@@ -7,7 +7,7 @@ MinHash estimate of their Jaccard similarity: a record is removed when a record 
 kept is estimated at least ``threshold`` similar; it is reported against the most similar
 one. Removed records are not indexed, so a chain a~b~c with a and c dissimilar keeps c.
 
-Hashing runs in ``workers`` processes; reading, the index and writing stay in this one,
+Parsing and hashing run in ``workers`` processes; the index and writing stay in this one,
 in input order, so the output is the same for any number of workers.
 """
 
@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 
 from ._minhash import MinHasher, exact_key, normalise
+from ._pool import OrderedPool, batches
 from ._progress import Progress
 from ._records import (
     BadLine,
@@ -35,11 +33,8 @@ from ._records import (
     open_input,
     open_output,
     parse_line,
-    read_lines,
     report_line,
 )
-
-BATCH = 1000  # lines a worker hashes at once: large enough for numpy, small to stream
 
 # one hashed line: (line, id, id is the line number, exact key or None when empty),
 # or (line, why it is not a record)
@@ -137,9 +132,11 @@ def dedup(
         open_output(out, src, "--out") as sink,
         _maybe(report, src) as removed,
         Progress("dedup", src, enabled=progress) as bar,
-        _Hashing(path, id_field, num_perm, ngram, n_workers) as hashing,
+        OrderedPool(
+            _hash_batch, _init_worker, (path, id_field, num_perm, ngram), n_workers
+        ) as pool,
     ):
-        for batch, entries, sigs in hashing.run(_batches(src, handle)):
+        for batch, (entries, sigs) in pool.map(batches(handle)):
             bar.advance(sum(len(raw) + 1 for _, raw in batch), len(batch))
             row = 0
             for (line, raw), entry in zip(batch, entries, strict=True):
@@ -256,17 +253,6 @@ def _removed(
     return fields
 
 
-def _batches(src: Path, handle: Any) -> Iterator[list[tuple[int, bytes]]]:
-    batch: list[tuple[int, bytes]] = []
-    for item in read_lines(src, handle):
-        batch.append(item)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class _maybe:
     """The report file when one was asked for, else nothing."""
 
@@ -310,48 +296,3 @@ def _hash_batch(batch: list[tuple[int, bytes]]) -> tuple[list[Entry], np.ndarray
     if not texts:
         return entries, np.empty((0, hasher.num_perm), dtype=np.uint32)
     return entries, hasher.signatures(texts)
-
-
-class _Hashing:
-    """Hashes batches in worker processes (or here, for one worker), in input order.
-
-    At most ``2 * workers`` batches are in flight, so memory stays bounded however
-    large the input.
-    """
-
-    def __init__(
-        self, path: FieldPath, id_field: str, num_perm: int, ngram: int, workers: int
-    ) -> None:
-        self._args = (path, id_field, num_perm, ngram)
-        self._workers = workers
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _Hashing:
-        if self._workers > 1:
-            self._pool = ProcessPoolExecutor(
-                self._workers, initializer=_init_worker, initargs=self._args
-            )
-        else:
-            _init_worker(*self._args)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def run(
-        self, batches: Iterator[list[tuple[int, bytes]]]
-    ) -> Iterator[tuple[list[tuple[int, bytes]], list[Entry], np.ndarray]]:
-        if self._pool is None:
-            for batch in batches:
-                yield (batch, *_hash_batch(batch))
-            return
-        window: deque[tuple[list[tuple[int, bytes]], Future[Any]]] = deque()
-        for batch in batches:
-            window.append((batch, self._pool.submit(_hash_batch, batch)))
-            if len(window) >= 2 * self._workers:
-                done, future = window.popleft()
-                yield (done, *future.result())
-        while window:
-            done, future = window.popleft()
-            yield (done, *future.result())

@@ -17,9 +17,9 @@ The quality score is a weighted mean of four heuristics, each in [0, 1]:
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, fields
 from functools import cache
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ._dedup import _maybe
+from ._pool import Batch, OrderedPool, batches
 from ._progress import Progress
 from ._records import (
     BadLine,
@@ -36,7 +37,6 @@ from ._records import (
     open_input,
     open_output,
     parse_line,
-    read_lines,
     report_line,
 )
 
@@ -44,6 +44,8 @@ REASONS = ("empty", "binary", "language", "quality")
 _WORD = re.compile(r"[^\W\d_]+")  # letters only
 _ANY_WORD = re.compile(r"\w")  # what makes a text not empty, as for dedup
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# control characters but tab and line ends, U+FFFD (an undecodable byte), surrogates, private use
+_ODD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff\ue000-\uf8ff]")
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 _LENGTH_FULL = 50  # words at which the length heuristic reaches 1
 _MAX_SENTENCES = 16  # the English share is estimated from at most this many sentences
@@ -136,12 +138,7 @@ def _detector() -> Any:
 
 def is_binary(text: str) -> bool:
     """Whether more than 5% of ``text`` is control characters or undecodable bytes."""
-    odd = sum(
-        1
-        for ch in text
-        if ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\t\n\r")
-    )
-    return odd > _BINARY_SHARE * len(text)
+    return len(_ODD.findall(text)) > _BINARY_SHARE * len(text)
 
 
 def quality(text: str, weights: QualityWeights = QualityWeights()) -> Quality:
@@ -186,6 +183,7 @@ def filter_data(
     min_score: float = 0.6,
     weights: QualityWeights = QualityWeights(),
     report: str | Path | None = None,
+    workers: int | None = None,
     strict: bool = False,
     progress: bool = False,
 ) -> FilterResult:
@@ -206,6 +204,7 @@ def filter_data(
         weights: the weights of the quality heuristics.
         report: JSONL file of every dropped record: ``id``, ``line``, ``reason``,
             ``language`` and its ``language_score``, the ``quality`` heuristics, ``record``.
+        workers: processes that parse and judge records; default all cores.
         strict: raise ``BadLineError`` at the first line that is not JSON or lacks
             ``field`` instead of counting and skipping it.
         progress: show a progress bar on stderr.
@@ -216,40 +215,44 @@ def filter_data(
         )
     if not 0.0 <= min_score <= 1.0:
         raise DataError(f"min_score must be in [0, 1], got {min_score}")
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    if n_workers < 1:
+        raise DataError(f"workers must be at least 1, got {workers}")
     path = FieldPath.parse(field)
     started = time.perf_counter()
     src, handle = open_input(source)
     dropped: Counter[str] = Counter()
     counts = dict(read=0, kept=0, bad=0, line_ids=0)
     first_bad: list[BadLine] = []
+    setup = (path, id_field, language, min_score, weights)
     with (
         handle,
         open_output(out, src, "--out") as sink,
         _maybe(report, src) as rejects,
         Progress("filter", src, enabled=progress) as bar,
+        OrderedPool(_judge_batch, _init_worker, setup, n_workers) as pool,
     ):
-        for line, raw in read_lines(src, handle):
-            bar.advance(len(raw) + 1, 1)
-            parsed = parse_line(raw, path, id_field, line)
-            if isinstance(parsed, str):
-                bad = BadLine(str(src), line, parsed)
-                check_bad(bad, strict)
-                counts["bad"] += 1
-                if len(first_bad) < 5:
-                    first_bad.append(bad)
-                continue
-            key, from_line, text = parsed
-            counts["read"] += 1
-            counts["line_ids"] += from_line
-            reason, details = _judge(text, language, min_score, weights)
-            if reason is None:
-                sink.write(raw.decode("utf-8") + "\n")
-                counts["kept"] += 1
-                continue
-            dropped[reason] += 1
-            if rejects:
-                entry = {"id": key, "line": line, "reason": reason, **details}
-                rejects.write(report_line(entry, raw))
+        for batch, verdicts in pool.map(batches(handle)):
+            bar.advance(sum(len(raw) + 1 for _, raw in batch), len(batch))
+            for (line, raw), verdict in zip(batch, verdicts, strict=True):
+                if len(verdict) == 1:
+                    bad = BadLine(str(src), line, verdict[0])
+                    check_bad(bad, strict)
+                    counts["bad"] += 1
+                    if len(first_bad) < 5:
+                        first_bad.append(bad)
+                    continue
+                key, from_line, reason, details = verdict
+                counts["read"] += 1
+                counts["line_ids"] += from_line
+                if reason is None:
+                    sink.write(raw.decode("utf-8") + "\n")
+                    counts["kept"] += 1
+                    continue
+                dropped[reason] += 1
+                if rejects:
+                    entry = {"id": key, "line": line, "reason": reason, **details}
+                    rejects.write(report_line(entry, raw))
     return FilterResult(
         source=src,
         out=Path(out),
@@ -266,6 +269,29 @@ def filter_data(
         id_field=id_field,
         ids_from_lines=counts["line_ids"],
     )
+
+
+# The worker's state, set once per process by _init_worker.
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(
+    path: FieldPath, id_field: str, language: str | None, min_score: float, weights: QualityWeights
+) -> None:
+    _STATE.update(path=path, id_field=id_field, options=(language, min_score, weights))
+
+
+def _judge_batch(batch: Batch) -> list[tuple[Any, ...]]:
+    """Per line: ``(why it is not a record,)`` or ``(id, id is its line, reason, details)``."""
+    out: list[tuple[Any, ...]] = []
+    for line, raw in batch:
+        parsed = parse_line(raw, _STATE["path"], _STATE["id_field"], line)
+        if isinstance(parsed, str):
+            out.append((parsed,))
+            continue
+        key, from_line, text = parsed
+        out.append((key, from_line, *_judge(text, *_STATE["options"])))
+    return out
 
 
 def _judge(

@@ -77,9 +77,10 @@ def print_dedup(result: DedupResult, console: Console | None = None) -> None:
     if result.bad_lines:
         rows.insert(1, ("bad lines (skipped)", result.bad_lines))
     caption = (
-        f"MinHash {result.num_perm} permutations, {result.ngram}-word shingles, "
-        f"LSH {result.bands} bands x {result.rows} rows; {result.workers} workers; "
-        f"{result.seconds:.1f} s\n{_ids(result.id_field, result.ids_from_lines, result.read)}"
+        f"MinHash: {result.num_perm} permutations, {result.ngram}-word shingles\n"
+        f"LSH: {result.bands} bands x {result.rows} rows (datasketch's optimum for "
+        f"{result.threshold:g})\n{result.workers} workers, {result.seconds:.1f} s\n"
+        f"{_ids(result.id_field, result.ids_from_lines, result.read)}"
         f"\nkept -> {result.out}" + (f"\nremoved -> {result.report}" if result.report else "")
     )
     _print_table(console, f"dedup {result.source}", rows, caption)
@@ -94,9 +95,9 @@ def print_filter(result: FilterResult, console: Console | None = None) -> None:
     rows += [(f"dropped: {reason}", n) for reason, n in result.dropped.items()]
     rows.append(("kept", result.kept))
     caption = (
-        f"quality >= {result.min_score:g} with weights {result.weights}"
-        + (f"; language {result.language}" if result.language else "")
-        + f"; {result.seconds:.1f} s\n{_ids(result.id_field, result.ids_from_lines, result.read)}"
+        f"quality >= {result.min_score:g}, weights {result.weights}\n"
+        + (f"language: {result.language} (fastText lid.176, packaged)\n" if result.language else "")
+        + f"{result.seconds:.1f} s\n{_ids(result.id_field, result.ids_from_lines, result.read)}"
         f"\nkept -> {result.out}" + (f"\ndropped -> {result.report}" if result.report else "")
     )
     _print_table(console, f"filter {result.source}", rows, caption)

@@ -103,7 +103,7 @@ def parse_line(
     return key, False, text
 
 
-def read_lines(path: Path, handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def read_lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     """``(line number, raw line)`` for each non-blank line, numbered from 1."""
     for number, raw in enumerate(handle, start=1):
         if raw.strip():

@@ -120,7 +120,7 @@ def test_kept_lines_are_written_exactly_as_read_in_input_order(tmp_path: Path) -
 def test_two_workers_give_the_same_output_as_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cogumi_train.data._dedup.BATCH", 7)  # many batches in flight
+    monkeypatch.setattr("cogumi_train.data._pool.BATCH", 7)  # many batches in flight
     texts = [prose(i) for i in range(30)]
     records = [{"text": t} for t in texts] + [{"text": substitute(t, [50])} for t in texts[:10]]
     source = write(tmp_path / "in.jsonl", records * 2)

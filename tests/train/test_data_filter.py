@@ -42,6 +42,7 @@ def read(path: Path) -> list[dict[str, Any]]:
 
 def run(tmp_path: Path, records: list[Any], **options: Any) -> tuple[Any, list, list]:
     source = write(tmp_path / "in.jsonl", records)
+    options.setdefault("workers", 1)
     result = filter_data(
         source, tmp_path / "out.jsonl", report=tmp_path / "dropped.jsonl", **options
     )
@@ -134,6 +135,17 @@ def test_each_reason_is_counted(tmp_path: Path) -> None:
     result, kept, _ = run(tmp_path, records, language="en")
     assert result.dropped == {"empty": 1, "binary": 1, "language": 2, "quality": 1}
     assert (result.read, result.kept, result.bad_lines) == (7, 2, 1)
+
+
+def test_two_workers_give_the_same_output_and_counts_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cogumi_train.data._pool.BATCH", 3)
+    records = [{"text": t} for t in (ENGLISH, FRENCH, SPAM, "", GERMAN, ENGLISH + " Again.")] * 3
+    one, kept_one, dropped_one = run(tmp_path, records, language="en", workers=1)
+    two, kept_two, dropped_two = run(tmp_path, records, language="en", workers=2)
+    assert (kept_one, dropped_one) == (kept_two, dropped_two)
+    assert one.dropped == two.dropped == {"empty": 3, "binary": 0, "language": 6, "quality": 3}
 
 
 def test_quality_weights_set_what_the_score_counts() -> None:
