@@ -18,6 +18,9 @@ class Limits:
             how much stdout/stderr can be written at all.
         max_processes: processes and threads (RLIMIT_NPROC), so a fork bomb stops here.
         output_bytes: how much of stdout and of stderr is kept in the result.
+        call_timeout_s: wall-clock seconds one call of the code may take (default:
+            ``timeout_s``, which also bounds all calls together).
+        answer_bytes: the largest encoded answer one call may send back.
     """
 
     timeout_s: float = 10.0
@@ -26,6 +29,8 @@ class Limits:
     file_size_mb: int = 16
     max_processes: int = 64
     output_bytes: int = 8192
+    call_timeout_s: float | None = None
+    answer_bytes: int = 16 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:

@@ -29,8 +29,11 @@ _KEPT_FLAGS = {
     "relatime": MS_RELATIME,
 }
 PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 8, 38, 47, 4
-PR_SET_CHILD_SUBREAPER = 36
+PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 36, 4, 24
 CAP_DAC_READ_SEARCH = 2
+# keyctl(2) by architecture; KEYCTL_JOIN_SESSION_KEYRING with no name makes a new anonymous one.
+_KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288, "armv7l": 311, "ppc64le": 271, "s390x": 280}
+KEYCTL_JOIN_SESSION_KEYRING = 1
 
 
 def prctl(option: int, value: int = 0) -> int:
@@ -99,11 +102,13 @@ def remount_read_only(writable: str) -> bool:
     """
     with open("/proc/self/mountinfo", encoding="utf-8") as f:
         mounts = [
-            (_unescape(fields[4]), fields[5].split(",")) for fields in (line.split() for line in f)
+            (_unescape(fields[4]), fields[5].split(","), fields[fields.index("-") + 1])
+            for fields in (line.split() for line in f)
         ]
     complete = True
-    for mount_point, options in mounts:
-        if mount_point == writable or "ro" in options:
+    for mount_point, options, fstype in mounts:
+        # cgroup files stay writable for the worker (root-owned: the code's uid cannot write them)
+        if mount_point == writable or "ro" in options or fstype in ("cgroup", "cgroup2"):
             continue
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY
         for option in options:
@@ -144,6 +149,25 @@ def capset(mask: int) -> None:
     data = struct.pack("=6I", mask, mask, 0, 0, 0, 0)
     if _libc.capset(ctypes.create_string_buffer(header), ctypes.create_string_buffer(data)) != 0:
         raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def drop_bounding_set() -> None:
+    """Drop every capability from the bounding set (nothing can be regained, even by exec)."""
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
+            return  # EINVAL: past the last capability this kernel knows
+
+
+def join_fresh_session_keyring() -> bool:
+    """Replace the inherited session keyring with a new empty one; False where not possible."""
+    number = _KEYCTL.get(os.uname().machine)
+    if number is None:
+        return False
+    _libc.syscall.restype = ctypes.c_long
+    return (
+        int(_libc.syscall(ctypes.c_long(number), ctypes.c_long(KEYCTL_JOIN_SESSION_KEYRING), None))
+        >= 0
+    )
 
 
 def descendants_of(parent: int) -> list[int]:

@@ -23,6 +23,7 @@ import anyio.to_thread
 
 from .._errors import CogumiError
 from ._environment import scrub_environment
+from ._jail import SYSTEM_PATHS, world_writable_dirs
 from ._limits import Limits
 from ._program import EncodingProblem, Program, program_text
 from ._result import ExecutionResult, Isolation, Outcome
@@ -50,6 +51,13 @@ def _worker_environment() -> dict[str, str]:
     # The same string hashing in every worker and every run: set order never decides a test.
     env.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
     return env
+
+
+@functools.cache
+def _world_writable() -> list[str]:
+    """World-writable directories inside the trees the jail binds (scanned once per process)."""
+    roots = [*SYSTEM_PATHS, sys.prefix, sys.base_prefix, *sys.path]
+    return world_writable_dirs([r for r in dict.fromkeys(roots) if os.path.isabs(r)])
 
 
 def _read_message(fd: int, deadline: float) -> Any:
@@ -144,7 +152,12 @@ class ExecutionPool:
         workers: parallel executions (default: the cores this process may use).
         namespaces: use Linux namespaces where permitted (turn off only to diagnose a host).
         landlock: use Landlock where the kernel has it (turn off only to diagnose a host).
-        scratch_mb: size of the private tmpfs holding the temporary directories.
+        jail: run the code chrooted in read-only binds of the system and Python
+            directories, in a fresh interpreter (needs the mount namespace; turn off
+            only to diagnose a host).
+        cgroups: give every execution a control group of its own where the host lets us
+            (turn off only to diagnose a host).
+        scratch_mb: size of the tmpfs holding an execution's temporary directory.
     """
 
     def __init__(
@@ -153,15 +166,25 @@ class ExecutionPool:
         *,
         namespaces: bool = True,
         landlock: bool = True,
+        jail: bool = True,
+        cgroups: bool = True,
         scratch_mb: int = 256,
     ) -> None:
         if not sys.platform.startswith("linux"):
             raise SandboxError(
                 "Cogumi's local sandbox needs Linux (namespaces, rlimits, Landlock); "
-                "on this platform pass -T sandbox=docker to run the tests in Inspect's docker sandbox"
+                "on this platform pass -T sandbox=docker to run the tests in Inspect's "
+                "docker sandbox"
             )
         self.size = workers or available_cores()
-        self._options = {"namespaces": namespaces, "landlock": landlock, "scratch_mb": scratch_mb}
+        self._options = {
+            "namespaces": namespaces,
+            "landlock": landlock,
+            "jail": jail,
+            "cgroups": cgroups,
+            "scratch_mb": scratch_mb,
+            "hidden": _world_writable() if jail and namespaces else [],
+        }
         self._idle: queue.SimpleQueue[_WorkerProcess] = queue.SimpleQueue()
         self._workers: list[_WorkerProcess] = []
         self._lock = threading.Lock()
@@ -188,7 +211,13 @@ class ExecutionPool:
             code = program_text(program.code)
         except EncodingProblem as problem:
             return ExecutionResult(Outcome.ENCODING, str(problem), isolation=self.isolation)
-        request = {"code": code, "tests": program.tests, "limits": limits.as_dict()}
+        request = {
+            "code": code,
+            "tests": program.tests,
+            "prelude": program.prelude,
+            "entry_point": program.entry_point,
+            "limits": limits.as_dict(),
+        }
         worker = self._checkout()
         deadline = time.monotonic() + limits.timeout_s + _ANSWER_GRACE_S
         reply = worker.call(request, deadline)

@@ -11,12 +11,22 @@ class Program:
 
     Attributes:
         code: the code under test, as text or as raw bytes (which must be UTF-8).
-        tests: trusted code run after ``code`` in the same namespace; a pass means
-            it ran to its end. Compiled separately, so ``code`` cannot swallow it.
+        tests: trusted code; a pass means it ran to its end. Locally it runs in a
+            separate checker process: a name it uses but does not define is looked up
+            in the code's globals and comes back as plain data, or, for a function, as
+            a proxy whose calls cross a data-only channel. (In docker it runs after
+            ``code`` in the same namespace.) Compiled separately, so ``code`` cannot
+            swallow it.
+        prelude: trusted code the checker runs before ``tests`` (helpers the tests use,
+            such as a HumanEval prompt's other functions); never taken from ``code``.
+        entry_point: a name that is always the code's function, even where the prelude
+            defines it too (a HumanEval prompt's stub).
     """
 
     code: str | bytes
     tests: str = ""
+    prelude: str = ""
+    entry_point: str | None = None
 
 
 class EncodingProblem(ValueError):

@@ -38,6 +38,7 @@ import select
 import shutil
 import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +51,7 @@ def _load_sibling(name: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"cogumi_sandbox{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -58,6 +60,12 @@ _runner = _load_sibling("_runner")
 _landlock = _load_sibling("_landlock")
 _namespaces = _load_sibling("_namespaces")
 _verdict = _load_sibling("_verdict")
+_channel = _load_sibling("_channel")
+_checker = _load_sibling("_checker")
+_candidate = _load_sibling("_candidate")
+_cgroups = _load_sibling("_cgroups")
+_jail = _load_sibling("_jail")
+CANDIDATE_SCRIPT = str(Path(__file__).with_name("_candidate.py"))
 
 # Imported once here so forked children need not read them from disk (faster, and
 # they stay importable when the sandbox uid cannot read the Python installation).
@@ -73,28 +81,11 @@ for _name in PRELOAD:
         pass
 
 NOBODY = 65534
-SYSTEM_READ_PATHS = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"]
-ETC_READ_PATHS = [
-    "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d",
-    "/etc/localtime",
-    "/etc/timezone",
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/nsswitch.conf",
-    "/etc/hosts",
-    "/etc/host.conf",
-    "/etc/mime.types",
-    "/etc/os-release",
-    "/etc/ssl",
-    "/etc/alternatives",
-    "/etc/python3",
-]
+# Per-execution uids (root only): far above any real account, drawn at random per execution.
+UNIQUE_UID_BASE, UNIQUE_UID_SPAN = 1 << 30, 1 << 29
 # Executions already run in parallel, one per core: numeric libraries get one thread each
 # (and so stay under the process limit, which counts threads).
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-DEVICE_PATHS = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 
 
 # ---- protocol with the pool: 4-byte big-endian length, then JSON ----------------
@@ -147,23 +138,43 @@ class Worker:
             )  # orphans come back to us for killing
         self.landlock_abi = _landlock.abi_version() if options.get("landlock", True) else 0
         self.root = os.geteuid() == 0
+        # As root every execution gets uids of its own (code, checker); else our own uid.
+        self.unique_uid = self.root
         self.uid = NOBODY if self.root else os.getuid()
         self.gid = NOBODY if self.root else os.getgid()
+        self.scratch_mb = int(options.get("scratch_mb", 256))
+        self.sys_path = [p for p in sys.path if os.path.isabs(p) and os.path.isdir(p)]
+        self.read_paths = self._read_paths()
+        self.jail = None
+        self.jail_problem = ""
+        if options.get("jail", True) and self.layers["scratch_mb"]:
+            try:
+                self.jail = _jail.Jail(self.read_paths, list(options.get("hidden", [])))
+            except OSError as exc:
+                self.jail_problem = str(exc)
         python_files = [os.path.dirname(os.__file__), sys.prefix]
         readable = all(_namespaces.world_readable(p) for p in python_files)
-        self.keep_read_capability = self.root and not readable and self.landlock_abi > 0
-        self.read_paths = self._read_paths()
-        # Without a user namespace RLIMIT_NPROC counts all of the user's tasks on the host.
+        # Only without a jail (which makes Python readable): the code is forked, never exec'd.
+        self.keep_read_capability = (
+            self.jail is None and self.root and not readable and self.landlock_abi > 0
+        )
+        self.cgroups = (
+            _cgroups.Cgroups.probe(secrets.token_hex(4))
+            if options.get("cgroups", True)
+            else _cgroups.Cgroups(reason="turned off")
+        )
+        # Without a user namespace or unique uids, RLIMIT_NPROC counts all the uid's tasks.
         self.nproc_base = (
             0 if (self.root or self.layers["user"]) else _namespaces.count_user_tasks(self.uid)
         )
         self.scratch = tempfile.mkdtemp(prefix="cogumi-worker-")
+        self.keyring = _namespaces.join_fresh_session_keyring()
 
     def _read_paths(self) -> list[str]:
-        paths = [*SYSTEM_READ_PATHS, *ETC_READ_PATHS]
+        paths = [*_jail.SYSTEM_PATHS, *_jail.ETC_PATHS]
         for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
             paths.append(prefix)
-        paths += [p for p in sys.path if os.path.isabs(p) and os.path.isdir(p)]
+        paths += [*self.sys_path, os.path.dirname(CANDIDATE_SCRIPT)]
         return list(dict.fromkeys(paths))
 
     def isolation(self) -> dict[str, Any]:
@@ -181,51 +192,109 @@ class Worker:
             "filesystem": ", ".join(
                 layer
                 for layer, used in (
+                    ("jail", self.jail is not None),
                     ("landlock", self.landlock_abi > 0),
-                    ("read-only mounts", self.layers["read_only"]),
+                    ("read-only mounts", self.layers["read_only"] and self.jail is None),
                 )
                 if used
             )
             or "none",
             "landlock_abi": self.landlock_abi,
-            "uid": self.uid,
+            "uid": UNIQUE_UID_BASE if self.unique_uid else self.uid,
+            "uid_per_execution": self.unique_uid,
             "process_limit": self.uid != 0,
-            "scratch_mb": self.layers["scratch_mb"],
+            "scratch_mb": self.scratch_mb if self.jail else self.layers["scratch_mb"],
+            "checker": "separate process; code in a fresh interpreter"
+            if self.jail
+            else "separate process; code forked from the worker",
+            "cgroup": self.cgroups.describe(),
+            "keyring": "fresh session keyring" if self.keyring else "inherited",
+            "capabilities": "CAP_DAC_READ_SEARCH" if self.keep_read_capability else "none",
         }
 
     # ---- one execution ------------------------------------------------------
 
+    def _identities(self) -> tuple[int, int]:
+        """Uids (and gids) of the code and of the checker for one execution."""
+        if not self.unique_uid:
+            return self.uid, self.uid
+        uid = UNIQUE_UID_BASE + 2 * secrets.randbelow(UNIQUE_UID_SPAN // 2)
+        return uid, uid + 1
+
     def execute(self, request: dict[str, Any]) -> dict[str, Any]:
         limits = request["limits"]
-        workdir = tempfile.mkdtemp(prefix="cogumi-exec-")
+        code_uid, checker_uid = self._identities()
+        name = f"cogumi-exec-{secrets.token_hex(8)}"
         fds: list[int] = []
+        groups: list[str] = []
+        workdir = ""
         try:
-            os.chmod(workdir, 0o700)
+            if self.jail is not None:
+                self.jail.mount_scratch(self.scratch_mb, code_uid, code_uid)
+                workdir = os.path.join(self.jail.scratch, name)
+                code_workdir = "/tmp/" + name
+            else:
+                workdir = os.path.join(self.scratch, name)
+                code_workdir = workdir
+            os.mkdir(workdir, 0o700)
             if self.root:
-                os.chown(workdir, self.uid, self.gid)
+                os.chown(workdir, code_uid, code_uid)
+            try:
+                groups = self.cgroups.create(
+                    name, int(limits["memory_mb"]), int(limits["max_processes"])
+                )
+            except OSError:
+                groups = []
             out, err = self._capture_file(), self._capture_file()
-            control_r, control_w = os.pipe()
-            report_r, report_w = os.pipe()
-            fds = [out, err, control_w, report_r, control_r, report_w]
-            nonce = secrets.token_hex(16)
+            fds += [out, err]
+            call_r, call_w = os.pipe()
+            answer_r, answer_w = os.pipe()
+            verdict_r, verdict_w = os.pipe()
+            setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
+            fds += [call_r, call_w, answer_r, answer_w, verdict_r, verdict_w, setup_r, setup_w]
             started = time.monotonic()
-            pid = os.fork()
-            if pid == 0:
-                self._child(request, workdir, out, err, control_r, report_w)
-            for fd in (control_r, report_w):  # the child's ends
+            deadline = started + float(limits["timeout_s"])
+            candidate = os.fork()
+            if candidate == 0:
+                self._candidate_child(
+                    limits, groups, code_workdir, code_uid, (out, err, call_r, answer_w), setup_w
+                )
+            checker = os.fork()
+            if checker == 0:
+                self._checker_child(
+                    request, checker_uid, (call_w, answer_r, verdict_w), deadline + 1.0
+                )
+            for fd in (call_r, answer_w, setup_w, call_w, answer_r, verdict_w):  # the children's
                 fds.remove(fd)
                 os.close(fd)
-            events, timed_out, status, rusage = self._supervise(
-                pid, limits, nonce, report_r, control_w
-            )
+            verdict, timed_out = self._supervise(checker, verdict_r, deadline)
+            broken = verdict is not None and verdict.get("kind") in ("gone", "not_data")
+            if broken:
+                _wait_briefly(candidate)  # it may be ending: let its exit status tell how
+            alive = _running(candidate)
+            self._kill_tree(candidate, groups)
+            _, status, rusage = os.wait4(candidate, 0)
+            self._reap_all(groups)
             duration = time.monotonic() - started
-            outcome, detail = _verdict.verdict(events, nonce, timed_out, status, limits)
+            setup_error = _drain(setup_r)
+            out_of_memory = _cgroups.Cgroups.out_of_memory(groups)
+            if broken and not alive:  # the code ended its own process: that is the outcome
+                verdict = {"kind": "gone"}
+            elif broken and verdict and verdict.get("kind") == "gone":
+                verdict = {"kind": "not_data", "detail": "the code closed its answer channel"}
+            outcome, detail = _decide(
+                verdict, timed_out, status, limits, setup_error, out_of_memory
+            )
             stdout, stdout_cut = _head(out, int(limits["output_bytes"]))
             stderr, stderr_cut = _head(err, int(limits["output_bytes"]))
         finally:
             for fd in fds:
                 os.close(fd)
-            shutil.rmtree(workdir, onerror=_force_remove)
+            self.cgroups.destroy(groups)
+            if self.jail is not None:
+                self.jail.unmount_scratch()
+            elif workdir:
+                _remove_tree(workdir)
         return {
             "outcome": outcome,
             "detail": detail,
@@ -235,6 +304,7 @@ class Worker:
             "duration_s": round(duration, 6),
             "cpu_s": round(rusage.ru_utime + rusage.ru_stime, 6),
             "max_rss_mb": round(rusage.ru_maxrss / 1024, 3),
+            "calls": int(verdict.get("calls", 0)) if verdict else 0,
             "isolation": self.isolation(),
         }
 
@@ -247,51 +317,53 @@ class Worker:
             return handle
 
     def _supervise(
-        self, pid: int, limits: dict[str, Any], nonce: str, report_r: int, control_w: int
-    ) -> tuple[list[dict[str, Any]], bool, int, Any]:
-        deadline = time.monotonic() + float(limits["timeout_s"])
-        pidfd = os.pidfd_open(pid)
+        self, checker: int, verdict_r: int, deadline: float
+    ) -> tuple[dict[str, Any] | None, bool]:
+        """Wait for the checker's verdict (or its end, or the deadline); never trusts the code."""
+        pidfd = os.pidfd_open(checker)
         poller = select.poll()
-        poller.register(report_r, select.POLLIN)
+        poller.register(verdict_r, select.POLLIN)
         poller.register(pidfd, select.POLLIN)
-        reader = _verdict.ReportReader()
-        timed_out = exited = False
+        data = b""
+        timed_out = ended = False
         try:
-            while not exited:
+            while not ended:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     timed_out = True
                     break
                 for fd, _ in poller.poll(max(1, int(remaining * 1000))):
                     if fd == pidfd:
-                        exited = True
-                    elif reader.feed(os.read(report_r, 65536)):
-                        poller.unregister(report_r)
-                    if reader.wants_nonce:
-                        reader.wants_nonce = False
-                        try:
-                            os.write(control_w, nonce.encode() + b"\n")
-                        except OSError:
-                            pass
+                        ended = True
+                    else:
+                        chunk = os.read(verdict_r, 65536)
+                        if not chunk:
+                            ended = True
+                            poller.unregister(verdict_r)
+                        data += chunk
         finally:
             os.close(pidfd)
-        self._kill_tree(pid)
-        _, status, rusage = os.wait4(pid, 0)
-        self._reap_all()
-        os.set_blocking(report_r, False)
+        os.set_blocking(verdict_r, False)
         try:
-            while not reader.feed(os.read(report_r, 65536)):
-                pass
+            while chunk := os.read(verdict_r, 65536):
+                data += chunk
         except BlockingIOError:
             pass
-        return reader.events, timed_out and not reader.proved(nonce), status, rusage
+        try:
+            message = json.loads(data[4:]) if len(data) > 4 else None
+        except ValueError:
+            message = None
+        verdict = message if isinstance(message, dict) else None
+        return verdict, timed_out and not (verdict and verdict.get("kind") == "pass")
 
-    def _kill_tree(self, pid: int) -> None:
+    def _kill_tree(self, pid: int, groups: list[str]) -> None:
         if self.pid_namespace:
             try:
                 os.kill(-1, signal.SIGKILL)  # every process in our namespace but us
             except ProcessLookupError:
                 pass
+        self.cgroups.kill(groups)
+        if self.pid_namespace:
             return
         for target in (
             lambda: os.killpg(pid, signal.SIGKILL),
@@ -302,10 +374,9 @@ class Worker:
             except (ProcessLookupError, PermissionError):
                 pass
         for orphan in _namespaces.descendants_of(os.getpid()):
-            if orphan != pid:
-                _namespaces.kill_quietly(orphan)
+            _namespaces.kill_quietly(orphan)
 
-    def _reap_all(self) -> None:
+    def _reap_all(self, groups: list[str]) -> None:
         """Reap everything the execution left behind (re-killing anything forked meanwhile)."""
         while True:
             try:
@@ -319,90 +390,223 @@ class Worker:
                     except ProcessLookupError:
                         pass
                 else:
+                    self.cgroups.kill(groups)
                     for orphan in _namespaces.descendants_of(os.getpid()):
                         _namespaces.kill_quietly(orphan)
                 time.sleep(0.001)
 
-    # ---- in the forked child ----------------------------------------------------
+    # ---- in the forked children -------------------------------------------------
 
-    def _child(
-        self,
-        request: dict[str, Any],
-        workdir: str,
-        out: int,
-        err: int,
-        control_r: int,
-        report_w: int,
-    ) -> NoReturn:
-        self._report_fd = report_w
-        try:
-            self._confine_child(request["limits"], workdir, out, err, control_r, report_w)
-        except BaseException as exc:
-            detail = f"sandbox set-up failed: {type(exc).__name__}: {exc}"
-            _runner.report(self._report_fd, "fail", kind="sandbox_error", detail=detail)
-            os._exit(70)
-        _runner.run_program(
-            request["code"],
-            request["tests"],
-            report_fd=_runner.REPORT_FD,
-            obtain_nonce=_runner.nonce_from_control_fd,
-        )
-        os._exit(70)  # not reached: run_program always ends the process
-
-    def _confine_child(
-        self,
-        limits: dict[str, Any],
-        workdir: str,
-        out: int,
-        err: int,
-        control_r: int,
-        report_w: int,
-    ) -> None:
-        os.setsid()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        limits = dict(limits, max_processes=int(limits["max_processes"]) + self.nproc_base)
-        _runner.apply_limits(limits)
+    def _place_fds(self, fds: tuple[int, ...], keep: int | None = None) -> None:
+        """stdin from /dev/null, then ``fds`` at 1, 2, 3...; ``keep`` at the next number,
+        close-on-exec; everything else closed."""
         devnull = os.open(os.devnull, os.O_RDONLY)
-        # Lift every fd we keep above the target numbers before placing them at 0..4.
-        lifted = [
-            os.dup2(fd, 200 + i) for i, fd in enumerate((devnull, out, err, control_r, report_w))
-        ]
+        wanted = (devnull, *fds)
+        lifted = [os.dup2(fd, 200 + i) for i, fd in enumerate(wanted)]
         for target, fd in enumerate(lifted):
             os.dup2(fd, target)
-        self._report_fd = _runner.REPORT_FD
-        os.closerange(5, 1 << 16)  # the pool's pipes and everything else of the worker
-        os.chdir(workdir)
-        environ = {
-            k: v for k, v in os.environ.items() if k in ("PATH", "LANG") or k.startswith("LC_")
-        }
-        os.environ.clear()
-        os.environ.update(environ, HOME=workdir, TMPDIR=workdir, **ONE_THREAD)
-        tempfile.tempdir = workdir
+        top = len(wanted)
+        if keep is not None:
+            os.dup2(keep, top, inheritable=False)
+            top += 1
+        os.closerange(top, 1 << 16)
+
+    def _drop_privileges(self, uid: int) -> None:
+        if self.root or self.layers["user"]:
+            _namespaces.drop_bounding_set()
         if self.root:
-            self._drop_root()
+            os.setgroups([])
+            if self.keep_read_capability:
+                uid = NOBODY
+            os.setresgid(uid, uid, uid)
+            if self.keep_read_capability:
+                _namespaces.prctl(_namespaces.PR_SET_KEEPCAPS, 1)
+            os.setresuid(uid, uid, uid)
+            keep = 1 << _namespaces.CAP_DAC_READ_SEARCH if self.keep_read_capability else 0
+            _namespaces.capset(keep)
         elif self.layers["user"]:
             _namespaces.capset(0)  # the namespace's capabilities are not the code's to use
         _namespaces.prctl(_namespaces.PR_CAP_AMBIENT, _namespaces.PR_CAP_AMBIENT_CLEAR_ALL)
-        if self.landlock_abi:
-            _landlock.confine(self.read_paths, [workdir], DEVICE_PATHS)
-        else:
-            _namespaces.prctl(_namespaces.PR_SET_NO_NEW_PRIVS, 1)
-        sys.stdin = open(0, encoding="utf-8", closefd=False)
-        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        sys.argv = ["<code>"]
-        sys.dont_write_bytecode = True
-        import random
 
-        random.seed(0)  # forked children would otherwise all share the worker's random state
+    def _candidate_child(
+        self,
+        limits: dict[str, Any],
+        groups: list[str],
+        workdir: str,
+        uid: int,
+        fds: tuple[int, int, int, int],
+        setup_w: int,
+    ) -> NoReturn:
+        try:
+            _cgroups.Cgroups.join(groups)
+            os.setsid()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            self._place_fds(fds, keep=setup_w)
+            setup_w = len(fds) + 1
+            _runner.apply_limits(
+                dict(limits, max_processes=int(limits["max_processes"]) + self.nproc_base)
+            )
+            if self.jail is not None:
+                os.chroot(self.jail.root)
+            os.chdir(workdir)
+            environ = {
+                k: v for k, v in os.environ.items() if k in ("PATH", "LANG") or k.startswith("LC_")
+            }
+            environ.update(
+                HOME=workdir,
+                TMPDIR=workdir,
+                PYTHONHASHSEED="0",
+                PYTHONIOENCODING="utf-8:backslashreplace",
+                PYTHONDONTWRITEBYTECODE="1",
+                **ONE_THREAD,
+            )
+            self._drop_privileges(uid)
+            _namespaces.join_fresh_session_keyring()
+            if self.landlock_abi:
+                _landlock.confine(self.read_paths, [workdir], _jail.DEVICE_PATHS)
+            else:
+                _namespaces.prctl(_namespaces.PR_SET_NO_NEW_PRIVS, 1)
+            if self.jail is not None:
+                python = sys.executable
+                os.execve(
+                    python,
+                    [python, "-S", "-s", "-P", CANDIDATE_SCRIPT, json.dumps(self.sys_path)],
+                    environ,
+                )
+            os.environ.clear()
+            os.environ.update(environ)
+            tempfile.tempdir = workdir
+            sys.stdin = open(0, encoding="utf-8", closefd=False)
+            sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+            sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+            sys.argv = ["<code>"]
+            sys.dont_write_bytecode = True
+            import random
 
-    def _drop_root(self) -> None:
-        os.setgroups([])
-        os.setresgid(self.gid, self.gid, self.gid)
-        if self.keep_read_capability:
-            _namespaces.prctl(_namespaces.PR_SET_KEEPCAPS, 1)
-        os.setresuid(self.uid, self.uid, self.uid)
-        _namespaces.capset(1 << _namespaces.CAP_DAC_READ_SEARCH if self.keep_read_capability else 0)
+            random.seed(0)  # forked children would otherwise all share the worker's random state
+            os.close(setup_w)
+        except BaseException as exc:
+            detail = f"sandbox set-up failed: {type(exc).__name__}: {exc}"
+            try:
+                os.write(setup_w, detail.encode("utf-8", "backslashreplace")[:4000])
+            finally:
+                os._exit(70)
+        _candidate.serve(_channel, _runner)
+        os._exit(70)  # not reached: serve always ends the process
+
+    def _checker_child(
+        self,
+        request: dict[str, Any],
+        uid: int,
+        fds: tuple[int, int, int],
+        deadline: float,
+    ) -> NoReturn:
+        verdict: dict[str, Any]
+        verdict_fd = fds[2]
+        try:
+            _namespaces.prctl(_namespaces.PR_SET_DUMPABLE, 0)  # no ptrace, no /proc/<pid>/mem
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            self._place_fds((devnull, devnull, *fds))  # the tests' prints go nowhere
+            call_fd, answer_fd, verdict_fd = 3, 4, 5
+            _runner.apply_limits(
+                {
+                    "cpu_s": 3600,
+                    "memory_mb": max(4 * int(request["limits"]["memory_mb"]), 2048),
+                    "file_size_mb": 1,
+                    "max_processes": 1 << 20,
+                }
+            )
+            if self.jail is not None:
+                os.chroot(self.jail.root)
+            os.chdir("/")
+            if self.root:
+                self._drop_privileges(uid)
+            _namespaces.join_fresh_session_keyring()
+            _namespaces.prctl(_namespaces.PR_SET_DUMPABLE, 0)  # setuid resets it
+            import random
+
+            random.seed(0)
+            limits = request["limits"]
+            channel = _checker.Channel(
+                _channel,
+                call_fd,
+                answer_fd,
+                deadline,
+                float(limits.get("call_timeout_s") or limits["timeout_s"]),
+                int(limits.get("answer_bytes", 16 << 20)),
+            )
+            verdict = _checker.check(_channel, _runner, request, channel)
+        except BaseException as exc:
+            verdict = {"kind": "sandbox_error", "detail": f"the checker failed: {exc!r}"[:600]}
+        try:
+            send(verdict_fd, verdict)
+        finally:
+            os._exit(0)
+
+
+def _running(pid: int) -> bool:
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+
+def _wait_briefly(pid: int, seconds: float = 0.05) -> None:
+    pidfd = os.pidfd_open(pid)
+    try:
+        select.select([pidfd], [], [], seconds)
+    finally:
+        os.close(pidfd)
+
+
+def _remove_tree(path: str) -> None:
+    """Remove a scratch directory whatever the code made of it (never raises)."""
+    try:
+        shutil.rmtree(path, onerror=_force_remove)
+    except Exception:  # a tree too deep for rmtree's recursion, say
+        subprocess.run(["rm", "-rf", "--one-file-system", path], check=False, capture_output=True)
+
+
+def _drain(fd: int) -> str:
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while chunk := os.read(fd, 4096):
+            data += chunk
+    except BlockingIOError:
+        pass
+    return data.decode("utf-8", "replace")
+
+
+def _decide(
+    verdict: dict[str, Any] | None,
+    timed_out: bool,
+    status: int,
+    limits: dict[str, Any],
+    setup_error: str,
+    out_of_memory: bool,
+) -> tuple[str, str]:
+    """The outcome: the checker's verdict, unless the set-up failed or the code ended the run."""
+    if setup_error:
+        return "sandbox_error", setup_error
+    kind = str(verdict.get("kind")) if verdict else ""
+    detail = str(verdict.get("detail", ""))[:600] if verdict else ""
+    if kind == "pass":
+        return "pass", "all tests ran to completion"
+    if kind == "sandbox_error":
+        return kind, detail
+    if timed_out:
+        return _verdict.verdict([], "", True, status, limits)
+    if out_of_memory:
+        return "memory", (
+            f"memory limit of {limits['memory_mb']} MiB for the whole execution reached "
+            "(cgroup: children and shared memory included); the kernel killed it"
+        )
+    if kind in _checker.FAILURE_KINDS:
+        return kind, detail
+    if kind == "gone" or verdict is None:
+        outcome, how = _verdict.verdict([], "", False, status, limits)
+        if outcome == "killed" and os.WIFSIGNALED(status) and verdict is None:
+            how = "the checker ended without a verdict; " + how
+        return outcome, how
+    return "exception", detail or "no verdict"
 
 
 def _force_remove(function: Any, path: str, excinfo: Any) -> None:

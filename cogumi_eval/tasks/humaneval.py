@@ -48,6 +48,17 @@ def humaneval_checks(test: str, entry_point: str) -> str:
     return f"{test}\n\ncheck({entry_point})\n"
 
 
+def humaneval_program(code: str, problem_prompt: str, test: str, entry_point: str) -> Program:
+    """The program for one answer: the tests run in the checker, against ``entry_point`` only.
+
+    The prompt is the checker's trusted prelude: helpers the tests call (``poly``,
+    ``encode_cyclic``...) come from the dataset, never from the answer.
+    """
+    return Program(
+        code, humaneval_checks(test, entry_point), prelude=problem_prompt, entry_point=entry_point
+    )
+
+
 @solver
 def humaneval_prompt(style: str = "chat") -> Solver:
     """Ask for the function.
@@ -99,10 +110,11 @@ def humaneval_tests(timeout: float = 10.0, memory_mb: int = 1024, sandbox: str =
 
     The score's ``answer`` is ``"pass"`` or the failure kind (``assertion``,
     ``exception``, ``syntax``, ``encoding``, ``timeout``, ``memory``, ``exit``,
-    ``crash``, ``killed``, ``file_size``; ``empty`` when the model returned no
+    ``crash``, ``killed``, ``file_size``, ``not_data``; ``empty`` when the model returned no
     text); the explanation gives the detail; metadata holds the program that ran,
-    how it was extracted, the limits and the isolation in force. A failure of the
-    sandbox itself is raised as an error, never scored as a wrong answer.
+    how it was extracted, the limits and the isolation in force. Whatever the code
+    does, it is scored (``not_data`` when what came back was not plain data); only a
+    failure of the sandbox itself (it could not start) is raised as an error.
 
     Args:
         timeout: wall-clock seconds per program (CPU time is limited to the same).
@@ -123,8 +135,8 @@ def humaneval_tests(timeout: float = 10.0, memory_mb: int = 1024, sandbox: str =
                 explanation="empty answer: the model returned no text, so there was nothing to run",
                 metadata={"program": "", "extraction": EMPTY, "limits": limits.as_dict()},
             )
-        program = Program(
-            extracted.code, humaneval_checks(metadata["test"], metadata["entry_point"])
+        program = humaneval_program(
+            extracted.code, metadata["prompt"], metadata["test"], metadata["entry_point"]
         )
         result = await run_program(program, limits, sandbox)
         if result.outcome is Outcome.SANDBOX_ERROR:
