@@ -9,7 +9,6 @@ from typing import Any
 from inspect_ai.model import Model, get_model
 from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
-from inspect_ai.util import collect
 
 from ..metrics import preference_rate, verdict_rate_metrics
 from ._baseline import BaselineRecord, input_sha256, task_key
@@ -143,12 +142,8 @@ def pairwise(
         question = state.input_text
         ref = reference_text(reference, state, target) if definition.reference != "none" else None
         orders: Sequence[Order] = ORDERS if swap else (single_order(state.sample_id, state.epoch),)
-        calls: list[JudgeCall] = await collect(
-            *[
-                run.judge_order(model, order, r, question, ref, candidate, record.answer)
-                for r in range(repeats)
-                for order in orders
-            ]
+        calls: list[JudgeCall] = await run.judge_orders(
+            model, orders, repeats, question, ref, candidate, record.answer
         )
         per_repeat = [
             combine_orders([c.outcome for c in calls if c.repeat == r]) for r in range(repeats)
