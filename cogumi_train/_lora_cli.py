@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
         help="with --quantize: do not quantize the quantization constants",
     )
     parser.add_argument("--rank", type=int, default=16, help="LoRA rank r (default 16)")
-    parser.add_argument("--alpha", type=float, default=32.0, help="LoRA alpha (default 32)")
+    parser.add_argument("--alpha", type=int, default=32, help="LoRA alpha (default 32)")
     parser.add_argument("--dropout", type=float, default=0.05, help="LoRA dropout (default 0.05)")
     parser.add_argument(
         "--target-modules",
@@ -64,6 +64,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for init, shuffling, dropout")
     parser.add_argument(
         "--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)"
+    )
+    parser.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="recompute activations in the backward pass (less memory, slower)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="write into an --out folder that holds weights"
     )
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
@@ -96,6 +104,8 @@ def run_lora(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         seed=args.seed,
         device=args.device,
+        gradient_checkpointing=args.gradient_checkpointing,
+        overwrite=args.overwrite,
         progress=args.progress,
     )
     if not result.main_process:

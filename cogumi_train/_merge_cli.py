@@ -46,6 +46,9 @@ def register(subparsers: Any) -> None:
         "records (default: the first records of the adapter's training data)",
     )
     parser.add_argument("--max-probes", type=int, default=8, help="probe prompts used (default 8)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="write into an --out folder that holds weights"
+    )
     parser.set_defaults(run=run_merge)
 
 
@@ -62,6 +65,7 @@ def run_merge(args: argparse.Namespace) -> int:
         device=args.device,
         probes=args.probes,
         max_probes=args.max_probes,
+        overwrite=args.overwrite,
     )
     for line in result.summary():
         print(line)
