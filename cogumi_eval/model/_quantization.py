@@ -11,6 +11,11 @@ A LoRA adapter trained on a 4-bit base learned to correct that base's
 quantization error; merged into the bf16 weights it applies the correction to
 weights that never had the error. That is the regression Cogumi exists to
 catch, so every merge path calls ``refuse_quantized_base``.
+
+A QLoRA adapter written by ``cogumi train lora --quantize nf4`` names a bf16
+base that was quantized on the fly, so its base folder looks clean; the
+adapter's own ``cogumi_lineage.json`` records the quantization, and it is
+read first.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import QuantizedBaseError
-from ._ref import adapter_base_name, find_base
+from ._ref import TRAINING_LINEAGE, adapter_base_name, find_base, read_training_lineage
 from ._weights import safetensors_header, weight_files
 
 logger = logging.getLogger(__name__)
@@ -185,6 +190,9 @@ class BaseCheck:
     """The base actually used, when ``-M base=`` overrides it."""
     quantization: Quantization | None
     reasons: list[str] = field(default_factory=list)
+    trained_quantization: dict[str, Any] | None = None
+    """How ``cogumi train lora --quantize`` quantized the base on the fly (from the adapter's
+    ``cogumi_lineage.json``): what loading the base as trained needs (``quantized_load_kwargs``)."""
 
     @property
     def quantized(self) -> bool:
@@ -198,10 +206,79 @@ class BaseCheck:
         bits = f"{q.bits}-bit " if q.bits else ""
         return (
             f"adapter at {self.adapter} was trained on a {bits}quantized base "
-            f"({self.trained_on}; {q.method}, from {q.evidence}); merging would bake quantization "
-            "error into the weights. Retrain on the bf16 base, or pass "
-            "allow_quantized_base=True to evaluate only."
+            f"({self.trained_on}; {q.method}, from {q.evidence}); merging it into the "
+            "full-precision weights would bake quantization error into the weights. Retrain on "
+            "the bf16 base, or merge into the dequantized 4-bit weights it was trained against "
+            "(cogumi train merge --into dequantized); allow_quantized_base=True "
+            "(--allow-quantized-base) merges anyway, to evaluate only, and the lineage says so."
         )
+
+
+def trained_quantization(adapter: Path) -> dict[str, Any] | None:
+    """The on-the-fly quantization an adapter was trained with, from its ``cogumi_lineage.json``."""
+    record = read_training_lineage(adapter)
+    spec = record.get("quantization") if record else None
+    return spec if isinstance(spec, dict) and spec.get("method") else None
+
+
+def quantized_load_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    """``from_pretrained`` arguments that quantize a base exactly as ``cogumi train lora`` did.
+
+    Args:
+        spec: the ``quantization`` record of a training lineage (method bitsandbytes, bits 4,
+            quant_type, double_quant, compute_dtype, quant_storage, quantized_from).
+    """
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if spec.get("method") != "bitsandbytes" or spec.get("bits") != 4:
+        raise QuantizedBaseError(
+            f"cannot reproduce the quantization {spec!r}: only bitsandbytes 4-bit is supported."
+        )
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=str(spec.get("quant_type", "nf4")),
+        bnb_4bit_use_double_quant=bool(spec.get("double_quant", True)),
+        bnb_4bit_compute_dtype=getattr(torch, str(spec.get("compute_dtype", "bfloat16"))),
+        bnb_4bit_quant_storage=getattr(torch, str(spec.get("quant_storage", "uint8"))),
+    )
+    # the dtype the weights are read in before quantizing decides the 4-bit blocks' scales
+    return {"quantization_config": config,
+            "dtype": getattr(torch, str(spec.get("quantized_from", "bfloat16")))}
+
+
+
+def load_quantized_as_trained(folder: Path, spec: dict[str, Any], device: str) -> Any:
+    """The base at ``folder`` quantized exactly as ``cogumi train lora --quantize`` trained on it.
+
+    The same ``from_pretrained`` arguments, then peft's ``prepare_model_for_kbit_training``
+    (every parameter that is not 4-bit in fp32), as in training. On the CPU, bitsandbytes
+    repacks 4-bit weights for inference with bf16 scales, a different function from the one
+    trained (the training path dequantizes the stored blocks); that repacking is turned off.
+
+    Args:
+        folder: the full-precision base checkpoint the adapter names.
+        spec: the ``quantization`` record of the adapter's training lineage.
+        device: where to load it (``cpu``, ``cuda``, ``cuda:N``).
+    """
+    from peft import prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        str(folder), **quantized_load_kwargs(spec), device_map={"": device})
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+    return model
+
+def _describe_spec(spec: dict[str, Any]) -> str:
+    parts = [str(spec.get("quant_type", "?"))]
+    if spec.get("double_quant"):
+        parts.append("double quant")
+    parts.append(f"compute dtype {spec.get('compute_dtype', '?')}")
+    flag = f"--quantize {spec.get('quant_type', '?')}"
+    return f"{TRAINING_LINEAGE}: trained with {flag} ({', '.join(parts)})"
 
 
 def check_adapter_base(adapter: str | os.PathLike[str], base: str | None = None) -> BaseCheck:
@@ -215,6 +292,14 @@ def check_adapter_base(adapter: str | os.PathLike[str], base: str | None = None)
     trained_on = adapter_base_name(folder)
     reasons: list[str] = []
     found: Quantization | None = None
+    spec = trained_quantization(folder)
+    if spec is not None:
+        # strongest evidence: the base was quantized on the fly, so its folder looks clean
+        bits = spec.get("bits")
+        found = Quantization(str(spec["method"]), int(bits) if isinstance(bits, int) else None,
+                             _describe_spec(spec))
+        reasons.append(f"trained on {trained_on} quantized on the fly: {found.method} "
+                       f"{found.bits or '?'}-bit ({found.evidence})")
     for role, name in (("trained on", trained_on), ("evaluated on", base)):
         if not name:
             continue
@@ -229,7 +314,7 @@ def check_adapter_base(adapter: str | os.PathLike[str], base: str | None = None)
         reasons.append(f"adapter folder name {folder.name!r} suggests a 4-bit base")
         found = own
     return BaseCheck(adapter=str(folder), trained_on=trained_on, evaluated_on=base,
-                     quantization=found, reasons=reasons)
+                     quantization=found, reasons=reasons, trained_quantization=spec)
 
 
 def refuse_quantized_base(adapter: str | os.PathLike[str], base: str | None = None, *,

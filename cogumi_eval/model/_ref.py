@@ -27,6 +27,8 @@ from ._errors import BaseModelNotFoundError, ModelRefError
 REGISTRY_ENV = "COGUMI_REGISTRY"
 DEFAULT_REGISTRY = "results/registry.toml"
 ADAPTER_CONFIG = "adapter_config.json"
+TRAINING_LINEAGE = "cogumi_lineage.json"
+"""What ``cogumi train lora|merge`` write beside the weights: how the folder was produced."""
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -136,6 +138,26 @@ def adapter_base_name(adapter: Path) -> str | None:
         raise ModelRefError(f"{adapter / ADAPTER_CONFIG} cannot be read ({ex}); re-save the adapter.") from ex
     base = config.get("base_model_name_or_path")
     return str(base) if base else None
+
+
+def read_training_lineage(folder: Path) -> dict[str, Any] | None:
+    """The ``cogumi_lineage.json`` a training step wrote in ``folder`` (None when there is none).
+
+    Raises:
+        ModelRefError: the file exists but is not a JSON object.
+    """
+    path = folder / TRAINING_LINEAGE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as ex:
+        raise ModelRefError(
+            f"{path} cannot be read ({ex}); restore it or re-run the training step."
+        ) from ex
+    if not isinstance(data, dict):
+        raise ModelRefError(f"{path} is not a JSON object; restore it or re-run the training step.")
+    return data
 
 
 def find_base(name: str, adapter: Path | None = None, registry: str | os.PathLike[str] | None = None,
