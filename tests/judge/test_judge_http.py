@@ -1,4 +1,4 @@
-"""Judging over real HTTP: Inspect's OpenAI-compatible provider against a loopback server that fails.
+"""Judging over real HTTP: Inspect's OpenAI-compatible provider against a failing loopback server.
 
 Every test runs a judged GSM8K run whose baseline answers were built through
 the server, with the server as grader, and checks what the server saw. Inspect's
@@ -128,9 +128,7 @@ def test_retries_follow_inspects_max_retries(server: Any, items: Any, tmp_path: 
     assert len(failing) == 2 * 2 * 3
 
 
-def test_retry_after_is_not_what_decides_the_retry(
-    server: Any, items: Any, tmp_path: Path
-) -> None:
+def test_retry_after_is_not_what_decides_the_retry(server: Any, items: Any, tmp_path: Path) -> None:
     # Inspect 0.3.285 records Retry-After but backs off on its own schedule: both 429s retry alike
     server.plan = plan_by_number({2: "429", 3: "429-retry-after"})
 
@@ -196,7 +194,8 @@ def test_a_grader_that_changes_model_mid_run_is_noticed(
         log = hj.judged_run(items, grader, N, tmp_path / "first")
 
     assert "changed model during the run: judge-2025-01 -> judge-2025-02" in caplog.text
-    versions = [c["grader_version"] for s in log.samples for c in s.scores["pairwise"].metadata["calls"]]
+    calls = [c for s in log.samples for c in s.scores["pairwise"].metadata["calls"]]
+    versions = [c["grader_version"] for c in calls]
     assert versions.count("judge-2025-01") == 6 and versions.count("judge-2025-02") == 2 * N - 6
     # the alias now resolves to -02: a rerun reuses its verdicts and asks again for -01's
     server.reset()
@@ -225,7 +224,7 @@ def test_a_served_model_other_than_the_recorded_grader_version_is_refused(
     )
 
     with pytest.raises(Exception, match="served by 'judge-2025-02'.*judged by 'judge-2025-01'"):
-        score(candidate, [scorer], model_roles={"grader": grader}, action="overwrite", display="none")
+        score(candidate, [scorer], model_roles={"grader": grader}, display="none")
     assert server.count("grader") == 0  # refused at the version probe, before any verdict call
 
 
