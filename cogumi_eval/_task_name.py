@@ -1,8 +1,15 @@
-"""The task name logs are paired by: registry and file names agree once "cogumi/" is dropped."""
+"""The task name logs are paired by: registry and file names agree once the package prefix is dropped."""
 
 REGISTRY_PREFIX = "cogumi/"
 
+# Inspect prefixes a task from an installed package with the package's name: "cogumi/gsm8k" through
+# the entry point, "cogumi_eval/gsm8k" for a factory called from Python with Cogumi installed (not editable).
+_PACKAGE_PREFIXES = (REGISTRY_PREFIX, "cogumi_eval/")
+
 
 def task_name(raw: str) -> str:
-    """``"cogumi/gsm8k"`` (run through the registry) and ``"gsm8k"`` (a task file) are one task."""
-    return raw.removeprefix(REGISTRY_PREFIX)
+    """``"cogumi/gsm8k"``, ``"cogumi_eval/gsm8k"`` (installed package) and ``"gsm8k"`` (a task file) are one task."""
+    for prefix in _PACKAGE_PREFIXES:
+        if raw.startswith(prefix):
+            return raw.removeprefix(prefix)
+    return raw

@@ -41,3 +41,8 @@ def test_json_logs_are_read_through_the_public_reader(gate_logs: Callable[..., P
 
 def test_registry_prefix_is_dropped_from_task_names() -> None:
     assert task_name("cogumi/gsm8k") == "gsm8k" and task_name("mmlu") == "mmlu"
+
+
+def test_the_installed_package_prefix_is_dropped_from_task_names() -> None:
+    # a factory called from Python with Cogumi installed non-editable logs "cogumi_eval/gsm8k"
+    assert task_name("cogumi_eval/gsm8k") == "gsm8k" and task_name("my_pkg/gsm8k") == "my_pkg/gsm8k"
