@@ -22,6 +22,7 @@ import builtins
 import importlib.util
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -76,11 +77,9 @@ def serve(channel: Any, runner: Any) -> NoReturn:
 
     def receive() -> Any:
         header = read(CALL_FD, 4)
-        if header is None:
-            exit_(0)  # the checker is done with us
-        body = read(CALL_FD, unpack(header, "big"))
-        if body is None:
-            exit_(0)
+        body = None if header is None else read(CALL_FD, unpack(header, "big"))
+        while body is None:  # the checker is done: wait to be killed, so that an exit of
+            signal.pause()  # this process always means the code ended it
         return json.loads(body)
 
     code = receive()["code"]

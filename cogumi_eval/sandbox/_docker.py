@@ -1,8 +1,9 @@
 """Inspect's docker sandbox, used when the user asks for it (``-T sandbox=docker``).
 
 The container has no network (``network_mode: none``), no capabilities, a
-process and memory cap; inside it the same runner as the local sandbox applies
-the rlimits and the nonce proof (script mode, see ``_runner``).
+process and memory cap; inside it ``_runner`` (script mode) applies the rlimits
+and the nonce proof. The tests run in the code's own process there, so the
+checker guarantees of the local sandbox (``Isolation.checker``) do not hold.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ DOCKER_ISOLATION = Isolation(
     filesystem="container",
     uid=65534,
     process_limit=True,
+    checker="same process (nonce proof)",
+    cgroup="docker: memory, pids, cpu (per container)",
+    keyring="blocked (docker seccomp)",
+    capabilities="none",
 )
 
 

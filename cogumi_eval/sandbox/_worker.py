@@ -592,13 +592,13 @@ def _decide(
         return "pass", "all tests ran to completion"
     if kind == "sandbox_error":
         return kind, detail
-    if timed_out:
-        return _verdict.verdict([], "", True, status, limits)
     if out_of_memory:
         return "memory", (
             f"memory limit of {limits['memory_mb']} MiB for the whole execution reached "
             "(cgroup: children and shared memory included); the kernel killed it"
         )
+    if timed_out:
+        return _verdict.verdict([], "", True, status, limits)
     if kind in _checker.FAILURE_KINDS:
         return kind, detail
     if kind == "gone" or verdict is None:
