@@ -18,7 +18,7 @@ from inspect_ai.model import (
 from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from ._errors import ModelError, ModelOptionError
+from ._errors import ModelError, ModelOptionError, shown_by_inspect
 from ._lineage import Determinism, Lineage
 from ._options import BACKENDS, check_options
 
@@ -63,6 +63,24 @@ def choose_backend(ref: str, model_args: dict[str, Any]) -> str:
     return "hf"
 
 
+def open_backend(ref: str, model_args: dict[str, Any]) -> Backend:
+    """The backend that serves ``ref`` with these ``-M`` options (checked first)."""
+    backend = choose_backend(ref, model_args)
+    check_options(backend, model_args)
+    options = {k: v for k, v in model_args.items() if k != "backend"}
+    if backend == "replay":
+        from ._replay import ReplayBackend
+
+        return ReplayBackend(ref, options)
+    if backend == "vllm":
+        from ._vllm import VLLMBackend
+
+        return VLLMBackend(ref, options)
+    from ._hf import HFBackend
+
+    return HFBackend(ref, options)
+
+
 _live: dict[str, list[weakref.ReferenceType[CogumiModelAPI]]] = {}
 
 
@@ -97,22 +115,11 @@ class CogumiModelAPI(ModelAPI):
             # Inspect instantiates providers to look up model info; never load weights for that
             raise ValueError(f"cogumi/{model_name} publishes its model info when it is created")
         self.model_args_for_log = dict(model_args)
-        backend = choose_backend(model_name, model_args)
-        check_options(backend, model_args)
-        options = {k: v for k, v in model_args.items() if k != "backend"}
-        self.backend: Backend
-        if backend == "replay":
-            from ._replay import ReplayBackend
-
-            self.backend = ReplayBackend(model_name, options)
-        elif backend == "vllm":
-            from ._vllm import VLLMBackend
-
-            self.backend = VLLMBackend(model_name, options)
-        else:
-            from ._hf import HFBackend
-
-            self.backend = HFBackend(model_name, options)
+        try:
+            self.backend: Backend = open_backend(model_name, model_args)
+        except ModelError as ex:
+            # `inspect eval` prints a prerequisite error as its message alone, not ~240 lines of traceback
+            raise shown_by_inspect(ex) from None
         # A local model serves its whole batch at once: Inspect's adaptive
         # concurrency (tuned for rate-limited APIs) would start it at 20 requests.
         if config.max_connections is None and config.adaptive_connections is None:
