@@ -72,8 +72,9 @@ def serve(channel: Any, runner: Any) -> NoReturn:
         _flush()
         try:
             write(ANSWER_FD, message)
-        except OSError:
-            exit_(1)
+        except OSError:  # the code closed or broke its channel: wait to be killed
+            while True:
+                signal.pause()
 
     def receive() -> Any:
         header = read(CALL_FD, 4)

@@ -147,7 +147,7 @@ FRAME_WALK = WRONG + (
 )
 FORGED_PROTOCOL = WRONG + (
     "import os, json, struct\n"
-    "os.write(4, b'{\"event\": \"done\"}\\n')\n"
+    'os.write(4, b\'{"event": "done"}\\n\')\n'
     "os.write(4, json.dumps({'event': 'proof', 'nonce': '0' * 32}).encode() + b'\\n')\n"
     "body = json.dumps({'ready': True}).encode()\n"
     "os.write(4, struct.pack('>I', len(body)) + body)\n"
@@ -192,7 +192,8 @@ PATCHED_BUILTINS = (
 READ_TESTS_FROM_MEMORY = (
     "import gc, re\n"
     "answers = {}\n"
-    "for obj in gc.get_objects() + [s for o in gc.get_objects() for s in getattr(o, 'co_consts', ())]:\n"
+    "objects = gc.get_objects()\n"
+    "for obj in objects + [c for o in objects for c in getattr(o, 'co_consts', ())]:\n"
     "    if isinstance(obj, str):\n"
     "        for a, b, want in re.findall(r'add\\((-?\\d+), (-?\\d+)\\) == (-?\\d+)', obj):\n"
     "            answers[(int(a), int(b))] = int(want)\n"
@@ -295,7 +296,8 @@ def test_pathname_sockets_and_files_in_open_folders_are_unreachable(
         "        return bool(os.listdir(path))\n"
         "    except OSError:\n"
         "        return False\n"
-        "print(sorted(p for p in ('/var/tmp', '/run', '/proc', '/sys', '/home', '/root') if listable(p)))\n"
+        "places = ('/var/tmp', '/run', '/proc', '/sys', '/home', '/root')\n"
+        "print(sorted(p for p in places if listable(p)))\n"
     ) + WRONG.replace("0", "a + b")
     result = attack(pool, host, code)
     assert result.outcome is Outcome.PASS, result.detail
@@ -431,11 +433,11 @@ def test_setsid_children_share_one_executions_cpu(pool: ExecutionPool, host: Hos
         "while True:\n"
         "    pass\n"
     )
-    # ~0.5 s of CPU: with its fair share it ends well inside 8 s; starved 26x it would not
+    # ~0.4 s of CPU: with its fair share it ends well inside 10 s; starved 26x it would not
     busy = Program(
-        "def add(a, b):\n    return a + b\ntotal = sum(i * i for i in range(5_000_000))\n", TESTS
+        "def add(a, b):\n    return a + b\ntotal = sum(i * i for i in range(4_000_000))\n", TESTS
     )
-    result, neighbour = pool.map([Program(spinners, TESTS), busy], Limits(timeout_s=8.0))
+    result, neighbour = pool.map([Program(spinners, TESTS), busy], Limits(timeout_s=10.0))
     assert result.outcome is Outcome.TIMEOUT
     assert neighbour.outcome is Outcome.PASS, neighbour.detail
 
