@@ -90,7 +90,9 @@ class Recipe:
                     sparsity=self.sparsity,
                     mask_structure=self.mask_structure,
                     targets=["Linear"],
-                    ignore=list(IGNORE),
+                    # SparseGPT matches ignore entries against "<name>." (its target's own
+                    # name plus a dot), so a bare "lm_head" would not stop it pruning the head
+                    ignore=[rf"re:(.*\.)?{name}\.?$" for name in IGNORE],
                 )
             )
         if self.scheme is None:
