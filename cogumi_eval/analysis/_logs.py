@@ -14,6 +14,7 @@ from inspect_ai.analysis import samples_df
 from inspect_ai.analysis._dataframe.util import resolve_logs
 from inspect_ai.log import EvalLog, read_eval_log
 
+from .._log_problem import log_problem
 from .._task_descriptor import TaskDescriptor, log_descriptor
 from .._task_name import task_name
 from ._columns import sample_columns
@@ -151,7 +152,7 @@ def load(logs: Logs, *, warn: bool = True) -> LogSet:
             try:
                 found.append((read_eval_log(path, header_only=True), path))
             except Exception as ex:  # noqa: BLE001 - any failure to parse means "unreadable"
-                problems.append(LogProblem(path, f"unreadable: {_first_line(ex)}", skipped=True))
+                problems.append(LogProblem(path, f"unreadable: {log_problem(ex)}", skipped=True))
         if from_folder:
             found.sort(key=_creation)
         headers.extend(found)
@@ -162,7 +163,7 @@ def load(logs: Logs, *, warn: bool = True) -> LogSet:
             rows = samples_df(source, columns=sample_columns(log_descriptor(header)), quiet=True)
         except Exception as ex:  # noqa: BLE001 - a readable header can still hold corrupt samples
             problems.append(
-                LogProblem(_path(header), f"samples unreadable: {_first_line(ex)}", skipped=True)
+                LogProblem(_path(header), f"samples unreadable: {log_problem(ex)}", skipped=True)
             )
             continue
         problem = _incomplete(header, len(rows))

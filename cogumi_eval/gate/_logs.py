@@ -28,6 +28,7 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
+from .._log_problem import log_problem
 from .._task_descriptor import TaskDescriptor, log_descriptor
 from .._task_name import task_name
 from ._errors import LogError
@@ -207,7 +208,7 @@ def read_run_log(path: str | Path) -> RunLog:
         summaries = _summaries(location)
     except Exception as ex:  # noqa: BLE001 - zip, JSON and schema errors all mean "unreadable"
         raise LogError(
-            f"cannot read eval log {location}: {type(ex).__name__}: {ex}. "
+            f"cannot read eval log {location}: {log_problem(ex)}. "
             "Pass an .eval or .json file written by Inspect (inspect eval ... --log-dir)."
         ) from None
     run = RunLog(

@@ -29,10 +29,12 @@ def records_from_log(path: str | Path, prices: PriceTable | None = None) -> list
     """
     from inspect_ai.log import read_eval_log
 
+    from .._log_problem import log_problem
+
     try:
         log = read_eval_log(str(path))
-    except Exception as ex:  # Inspect raises several types for unreadable logs
-        raise BaselineError(f"{path}: not a readable eval log ({ex})") from ex
+    except Exception as ex:  # noqa: BLE001 - Inspect raises several types for unreadable logs
+        raise BaselineError(f"{path}: not a readable eval log: {log_problem(ex)}") from None
     config: dict[str, Any] = log.eval.model_generate_config.model_dump(exclude_none=True)
     config |= log.plan.config.model_dump(exclude_none=True)
     model = log.eval.model

@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inspect_ai.log import EvalLog, read_eval_log
+from inspect_ai.log import EvalLog
 
+from .._log_problem import read_log
 from .._task_descriptor import BUILTIN_TASKS, log_descriptor
 from ..metrics import VerdictRates, verdict_rates
 from ._baseline import task_key
@@ -67,7 +68,7 @@ class ObjectivePairwise:
 
 
 def _read(log: str | Path | EvalLog) -> EvalLog:
-    return log if isinstance(log, EvalLog) else read_eval_log(str(log))
+    return log if isinstance(log, EvalLog) else read_log(log)
 
 
 def _correctness(log: EvalLog, scorer: str) -> tuple[dict[tuple[str, int], bool], int]:
@@ -147,3 +148,55 @@ def objective_pairwise(
         baseline_only=sorted(set(base_correct) - set(cand_correct)),
         unscored=cand_unscored + base_unscored,
     )
+
+
+def write_objective_log(result: ObjectivePairwise, output: str | Path) -> str:
+    """The candidate's log with a ``pairwise`` score per sample from ``result``, written to ``output``.
+
+    The scores have the pairwise judge's shape (value from ``verdict_value``,
+    answer win / tie / loss, the same metrics), so ``cogumi gate`` rules on
+    ``win+tie`` or ``tie_rate``, ``cogumi promote`` and ``analysis`` read an
+    objectively judged log exactly like a grader-judged one. A sample that did
+    not pair is scored ``error`` with the reason, never a tie.
+    """
+    from inspect_ai.log import write_eval_log
+    from inspect_ai.scorer import Score, Scorer, Target, scorer
+    from inspect_ai.solver import TaskState
+
+    from ..metrics import preference_rate, verdict_rate_metrics
+    from ._posthoc import SCORE_NAME, _drop_score
+    from ._verdict import verdict_value
+
+    by_key = {(o.sample_id, o.epoch): o for o in result.outcomes}
+    log = read_log(result.candidate)
+
+    @scorer(metrics=[verdict_rate_metrics(), preference_rate()], name=SCORE_NAME)
+    def objective() -> Scorer:
+        async def score(state: TaskState, target: Target) -> Score:
+            paired = by_key.get((str(state.sample_id), state.epoch))
+            if paired is None:
+                return Score(
+                    value=verdict_value("error", False),
+                    answer="error",
+                    explanation=f"no scored sample {state.sample_id} epoch {state.epoch} "
+                    f"in the baseline {result.baseline}",
+                    metadata={"objective": True, "baseline_log": result.baseline},
+                )
+            return Score(
+                value=verdict_value(paired.outcome, False),
+                answer=paired.outcome,
+                explanation=f"by {result.scorer}: candidate "
+                f"{'right' if paired.candidate_correct else 'wrong'}, baseline "
+                f"{'right' if paired.baseline_correct else 'wrong'}",
+                metadata={"objective": True, "baseline_log": result.baseline,
+                          "scorer": result.scorer},
+            )
+
+        return score
+
+    from inspect_ai import score as inspect_score
+
+    _drop_score(log, SCORE_NAME)
+    judged = inspect_score(log, [objective()], model="none", action="append", display="none")
+    write_eval_log(judged, str(output))
+    return str(output)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai import score as inspect_score
-from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
+from inspect_ai.log import EvalLog, write_eval_log
 from inspect_ai.model import Model
 
+from .._log_problem import read_log
 from .._task_descriptor import log_descriptor
 from ..metrics import VerdictRates, verdict_rates
 from ._baseline import input_sha256, task_key
@@ -98,7 +99,7 @@ def judge_log(
         output: where to write the judged log (default ``<log>-judged.eval`` beside it).
     """
     source_path = None if isinstance(log, EvalLog) else str(log)
-    the_log = log if isinstance(log, EvalLog) else read_eval_log(str(log))
+    the_log = log if isinstance(log, EvalLog) else read_log(log)
     task = task_key(the_log.eval.task)
     model = _baseline_model(baselines, task, baseline)
     store = open_baselines(baselines)

@@ -38,6 +38,23 @@ def _digest(entry: dict[str, Any] | None) -> str:
     return f"sha256 {entry['sha256'][:16]}  ({entry['files']} file(s), {_size(entry['bytes'])})"
 
 
+def _training_line(record: dict[str, Any]) -> str:
+    """One line from a ``cogumi train lora|merge`` record (``cogumi_lineage.json``)."""
+    if record.get("step") == "merge":
+        check = record.get("check") or {}
+        flag = "; QUANTIZED BASE MERGED ANYWAY (--allow-quantized-base)" \
+            if record.get("allowed_quantized_base") else ""
+        return (f"cogumi train merge into {record.get('merged_into')}{flag}; check vs "
+                f"{check.get('reference')}: max |logit diff| {check.get('max_abs_logit_diff'):.3g}, "
+                f"greedy agreement {check.get('greedy_agreement', 0):.1%}")
+    q, hyper = record.get("quantization"), record.get("hyperparameters") or {}
+    data, training = record.get("data") or {}, record.get("training") or {}
+    on = f"QLoRA on a {q.get('method')} {q.get('quant_type')} base" if q else "LoRA"
+    return (f"cogumi train {record.get('step')}: {on}, r={hyper.get('rank')}, "
+            f"{hyper.get('steps')} steps, data sha256 {str(data.get('sha256'))[:16]}, "
+            f"final loss {training.get('final_loss')}")
+
+
 def _compression_line(record: dict[str, Any]) -> str:
     """One line from a ``cogumi compress`` record: recipe, parent, calibration, size."""
     size, calib = record.get("size") or {}, record.get("calibration") or {}
@@ -77,6 +94,12 @@ def describe(record: dict[str, Any]) -> list[tuple[str, str]]:
         compression = record.get("compression")
         if compression:
             rows.append(("compression", _compression_line(compression)))
+        if record.get("training"):
+            rows.append(("produced by", _training_line(record["training"])))
+        loaded = record.get("base_loaded_as")
+        if loaded:
+            rows.append(("base loaded as", f"{loaded.get('method')} {loaded.get('quant_type')} "
+                         "(as in training)"))
     determinism = record.get("determinism")
     if determinism:
         shown = {k: v for k, v in determinism.items() if v not in (None, {}, "")}
@@ -88,11 +111,10 @@ def describe(record: dict[str, Any]) -> list[tuple[str, str]]:
 def run_lineage(args: argparse.Namespace) -> int:
     path = Path(args.ref)
     if path.is_file() and path.suffix in (".eval", ".json"):
-        from inspect_ai.log import read_eval_log
-
+        from .._log_problem import read_log
         from ._read import read_lineage
 
-        record = read_lineage(read_eval_log(str(path), header_only=True))
+        record = read_lineage(read_log(path, header_only=True))
         if record is None:
             raise ModelError(f"{path} records no cogumi lineage: it was not produced by a cogumi/ model.")
     else:
