@@ -110,7 +110,11 @@ def generate(path: Path, count: int, seed: int) -> dict[str, tuple[str, str]]:
                 instruction = rng.choice(TEMPLATES).split() + topic
                 response = [vocab[next(draws)] for _ in range(n - len(topic))]
                 roots.append((key, instruction, response))
-            record = {"id": key, "instruction": " ".join(instruction), "response": " ".join(response)}
+            record = {
+                "id": key,
+                "instruction": " ".join(instruction),
+                "response": " ".join(response),
+            }
             out.write(json.dumps(record) + "\n")
     return planted
 
@@ -220,12 +224,22 @@ def child(source: str, out: str, report: str, workers: int) -> None:
                 "bands": result.bands,
                 "rows": result.rows,
                 "workers": result.workers,
-                "peak_rss_main_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kib,
-                "peak_rss_largest_worker_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                "peak_rss_main_mib": _own_peak_rss_kib() / kib,
+                "peak_rss_largest_worker_mib": resource.getrusage(
+                    resource.RUSAGE_CHILDREN
+                ).ru_maxrss
                 / kib,
             }
         )
     )
+
+
+def _own_peak_rss_kib() -> int:
+    # VmHWM belongs to this process image; ru_maxrss would keep the parent's peak across exec
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_naive(source: Path, limit: int) -> dict[str, Any]:
@@ -235,7 +249,6 @@ def run_naive(source: Path, limit: int) -> dict[str, Any]:
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     kept: dict[str, MinHash] = {}
     removed: set[str] = set()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     with source.open() as handle, open(os.devnull, "w") as sink:
         for n, line in enumerate(handle):
@@ -257,7 +270,44 @@ def run_naive(source: Path, limit: int) -> dict[str, Any]:
         "seconds": seconds,
         "us_per_record": seconds / min(limit, n + 1) * 1e6,
         "removed_ids": removed,
-        "peak_rss_growth_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024,
+        "index_records": len(kept),
+    }
+
+
+def index_memory(records: int = 50_000) -> dict[str, Any]:
+    """Bytes a record costs in datasketch's MinHashLSH (dict storage) and in Cogumi's index."""
+    import tracemalloc
+
+    from datasketch import LeanMinHash, MinHashLSH
+
+    from cogumi_train.data._index import Kept, SortedRuns
+    from cogumi_train.data._minhash import MinHasher
+
+    rng = np.random.default_rng(0)
+    sigs = rng.integers(0, 2**32, size=(records, NUM_PERM), dtype=np.uint64).astype(np.uint32)
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    minhashes = [LeanMinHash(seed=1, hashvalues=s, scheme="affine32") for s in sigs]
+    tracemalloc.start()
+    for i, m in enumerate(minhashes):
+        lsh.insert(i, m, check_duplication=False)
+    datasketch_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del lsh, minhashes
+    keys = MinHasher(NUM_PERM).band_keys(sigs, 9, 13)
+    tracemalloc.start()
+    kept, bands, exact = Kept(NUM_PERM), SortedRuns(), SortedRuns()
+    for start in range(0, records, 1000):
+        numbers = np.arange(start, min(start + 1000, records))
+        for n in numbers:
+            kept.add(int(n), int(n), sigs[n])
+        bands.add(keys[numbers].ravel(), np.repeat(numbers, 9))
+        exact.add(keys[numbers, 0], numbers)
+    cogumi_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return {
+        "records": records,
+        "datasketch_minhashlsh_dict_bytes_per_record": datasketch_bytes / records,
+        "cogumi_index_bytes_per_record": cogumi_bytes / records,
     }
 
 
@@ -302,10 +352,13 @@ def main() -> None:
             t = time.perf_counter()
             planted_large = generate(source, args.large, seed=1)
             truth_large = truth(source, planted_large)
-            print(f"generated {args.large:,} records in {time.perf_counter() - t:.0f} s", flush=True)
+            print(
+                f"generated {args.large:,} records in {time.perf_counter() - t:.0f} s", flush=True
+            )
             large = run_cogumi(source, args.workers, folder)
             large["accuracy"] = score(large.pop("removed_ids"), truth_large)
             large["truth"] = truth_large["summary"]
+    memory = index_memory()
     load_at_end = os.getloadavg()
 
     ratio = naive["us_per_record"] / cogumi["us_per_record"]
@@ -329,17 +382,20 @@ def main() -> None:
         "naive_per_record_loop": naive,
         "cogumi": cogumi,
         "throughput_ratio_cogumi_over_naive": ratio,
+        "index_memory": memory,
         "large": {"records": args.large, **(large or {})},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
     acc = cogumi["accuracy"]
-    print(f"\n{'':34}{'records':>10}{'us/record':>11}{'precision':>11}{'recall':>8}{'peak MiB':>10}")
+    print(
+        f"\n{'':34}{'records':>10}{'us/record':>11}{'precision':>11}{'recall':>8}{'peak MiB':>10}"
+    )
     nacc = naive["accuracy_on_its_records"]
     print(
         f"{'naive loop (first records)':34}{naive['records']:>10,}{naive['us_per_record']:>11.0f}"
-        f"{nacc['precision']:>11.4f}{nacc['recall']:>8.4f}{naive['peak_rss_growth_mib']:>10.0f}"
+        f"{nacc['precision']:>11.4f}{nacc['recall']:>8.4f}{'-':>10}"
     )
     print(
         f"{'cogumi dedup, ' + str(args.workers) + ' workers':34}{args.docs:>10,}"
@@ -355,6 +411,11 @@ def main() -> None:
         )
         print(f"\n{args.large:,} records: {large['seconds']:.1f} s measured")
     print(f"throughput ratio (records/s, cogumi over naive loop): {ratio:.1f}x")
+    print(
+        f"index bytes per kept record: datasketch MinHashLSH "
+        f"{memory['datasketch_minhashlsh_dict_bytes_per_record']:.0f}, "
+        f"cogumi {memory['cogumi_index_bytes_per_record']:.0f}"
+    )
     print(f"load average at start / end: {load_at_start[0]:.2f} / {load_at_end[0]:.2f}")
     print(f"wrote {RESULTS}")
 

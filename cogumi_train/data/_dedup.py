@@ -1,11 +1,12 @@
 """``dedup``: drop exact, then near-duplicate records of a JSONL file, keeping the first of each.
 
-Exact duplicates share their normalised text (the same words in the same order, whatever
-the case, punctuation and spacing). Near-duplicates are found by datasketch's
-``MinHashLSH`` over MinHash signatures of word n-gram shingles, and confirmed by the
-MinHash estimate of their Jaccard similarity: a record is removed when a record already
-kept is estimated at least ``threshold`` similar; it is reported against the most similar
-one. Removed records are not indexed, so a chain a~b~c with a and c dissimilar keeps c.
+A record is an exact duplicate when its normalised text (the same words in the same order,
+whatever the case, punctuation and spacing) is that of a record already kept. Near-duplicates
+are found by LSH banding of MinHash signatures of word n-gram shingles -- the bands and rows
+of datasketch's ``MinHashLSH`` optimiser for the threshold -- and confirmed by the MinHash
+estimate of their Jaccard similarity: a record is removed when a record already kept is
+estimated at least ``threshold`` similar, and reported against the most similar one. Removed
+records are not indexed, so of a chain a~b~c with a and c dissimilar, a and c are kept.
 
 Parsing and hashing run in ``workers`` processes; the index and writing stay in this one,
 in input order, so the output is the same for any number of workers.
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
+from datasketch import MinHashLSH
 
+from ._index import Kept, SortedRuns
 from ._minhash import MinHasher, exact_key, normalise
-from ._pool import OrderedPool, batches
+from ._pool import Batch, OrderedPool, batches
 from ._progress import Progress
 from ._records import (
     BadLine,
@@ -36,9 +38,9 @@ from ._records import (
     report_line,
 )
 
-# one hashed line: (line, id, id is the line number, exact key or None when empty),
-# or (line, why it is not a record)
-Entry = tuple[int, Any, bool, bytes | None] | tuple[int, str]
+# one hashed line: (line, id, id is the line number, has words), or (line, why it is not
+# a record)
+Entry = tuple[int, Any, bool, bool] | tuple[int, str]
 
 
 @dataclass(frozen=True)
@@ -122,23 +124,32 @@ def dedup(
     path = FieldPath.parse(field)
     started = time.perf_counter()
     src, handle = open_input(source)
+    # only datasketch's optimiser is used from it: the banding for threshold and num_perm
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    index = _Index(num_perm)
+    bands, rows = lsh.b, lsh.r
+    kept = Kept(num_perm)
+    exact_index, band_index = SortedRuns(), SortedRuns()
     counts = dict(read=0, kept=0, exact=0, near=0, empty=0, bad=0, line_ids=0)
     first_bad: list[BadLine] = []
-    seen: dict[bytes, int] = {}
+    setup = (path, id_field, num_perm, ngram, bands, rows)
     with (
         handle,
         open_output(out, src, "--out") as sink,
         _maybe(report, src) as removed,
         Progress("dedup", src, enabled=progress) as bar,
-        OrderedPool(
-            _hash_batch, _init_worker, (path, id_field, num_perm, ngram), n_workers
-        ) as pool,
+        OrderedPool(_hash_batch, _init_worker, setup, n_workers) as pool,
     ):
-        for batch, (entries, sigs) in pool.map(batches(handle)):
+        for batch, (entries, sigs, exact, keys) in pool.map(batches(handle)):
             bar.advance(sum(len(raw) + 1 for _, raw in batch), len(batch))
-            row = 0
+            # matches among the records kept in earlier batches, found for the whole batch
+            exact_earlier = _first_match(*exact_index.find(exact))
+            near_earlier = _matches(*band_index.find(keys.ravel()), bands)
+            # and among those kept earlier in this batch, found record by record
+            exact_here: dict[int, int] = {}
+            bands_here: dict[int, list[int]] = {}
+            exact_list = exact.tolist()
+            new: list[int] = []
+            row = -1
             for (line, raw), entry in zip(batch, entries, strict=True):
                 if len(entry) == 2:
                     bad = BadLine(str(src), line, entry[1])
@@ -148,35 +159,46 @@ def dedup(
                         first_bad.append(bad)
                     continue
                 counts["read"] += 1
-                _, key, from_line, exact = entry
+                _, key, from_line, has_words = entry
                 counts["line_ids"] += from_line
-                if exact is None:
+                if not has_words:
                     counts["empty"] += 1
                     if removed:
                         removed.write(report_line(_removed(key, line, "empty"), raw))
                     continue
-                sig = sigs[row]
                 row += 1
-                kept = seen.get(exact)
-                if kept is not None:
+                match = exact_earlier.get(row)
+                if match is None:
+                    match = exact_here.get(exact_list[row])
+                if match is not None:
                     counts["exact"] += 1
                     if removed:
-                        fields = _removed(key, line, "exact", index, kept, 1.0)
+                        fields = _removed(key, line, "exact", kept, match, 1.0)
                         removed.write(report_line(fields, raw))
                     continue
-                minhash = LeanMinHash(seed=1, hashvalues=sig, scheme="affine32")
-                match, similarity = index.closest(sig, lsh.query(minhash), threshold)
-                if match is not None:
-                    counts["near"] += 1
-                    if removed:
-                        fields = _removed(key, line, "near", index, match, similarity)
-                        removed.write(report_line(fields, raw))
-                    continue
-                number = index.add(key, line, sig)
-                seen[exact] = number
-                lsh.insert(number, minhash, check_duplication=False)
+                band_keys = keys[row].tolist()
+                candidates = near_earlier.get(row, set())
+                for band_key in band_keys:
+                    candidates.update(bands_here.get(band_key, ()))
+                if candidates:
+                    match, similarity = kept.closest(sigs[row], sorted(candidates), threshold)
+                    if match is not None:
+                        counts["near"] += 1
+                        if removed:
+                            fields = _removed(key, line, "near", kept, match, similarity)
+                            removed.write(report_line(fields, raw))
+                        continue
+                number = kept.add(key, line, sigs[row])
+                exact_here[exact_list[row]] = number
+                for band_key in band_keys:
+                    bands_here.setdefault(band_key, []).append(number)
+                new.append(row)
                 sink.write(raw.decode("utf-8") + "\n")
-                counts["kept"] += 1
+            if new:
+                numbers = np.arange(len(kept) - len(new), len(kept))
+                exact_index.add(exact[new], numbers)
+                band_index.add(keys[new].ravel(), np.repeat(numbers, bands))
+        counts["kept"] = len(kept)
     return DedupResult(
         source=src,
         out=Path(out),
@@ -191,8 +213,8 @@ def dedup(
         threshold=threshold,
         num_perm=num_perm,
         ngram=ngram,
-        bands=lsh.b,
-        rows=lsh.r,
+        bands=bands,
+        rows=rows,
         workers=n_workers,
         seconds=time.perf_counter() - started,
         id_field=id_field,
@@ -200,46 +222,28 @@ def dedup(
     )
 
 
-class _Index:
-    """The kept records: their ids, lines and signatures, numbered in the order kept."""
+def _first_match(positions: np.ndarray, numbers: np.ndarray) -> dict[int, int]:
+    """For each position with a match, the earliest record number it matched."""
+    first: dict[int, int] = {}
+    for position, number in zip(positions.tolist(), numbers.tolist(), strict=True):
+        if number < first.get(position, number + 1):
+            first[position] = number
+    return first
 
-    def __init__(self, num_perm: int) -> None:
-        self.ids: list[Any] = []
-        self.lines: list[int] = []
-        # the low 16 bits of each MinHash value: half the memory, and two different values
-        # agree by chance with probability 2**-16, which moves an estimate by < 0.0001
-        self._sigs = np.empty((1024, num_perm), dtype=np.uint16)
 
-    def add(self, key: Any, line: int, sig: np.ndarray) -> int:
-        number = len(self.ids)
-        if number == len(self._sigs):
-            grown = np.empty((2 * number, self._sigs.shape[1]), dtype=np.uint16)
-            grown[:number] = self._sigs
-            self._sigs = grown
-        self._sigs[number] = sig
-        self.ids.append(key)
-        self.lines.append(line)
-        return number
-
-    def closest(
-        self, sig: np.ndarray, candidates: list[int], threshold: float
-    ) -> tuple[int | None, float]:
-        """The candidate most similar to ``sig`` by estimated Jaccard, if at ``threshold``."""
-        if not candidates:
-            return None, 0.0
-        rows = np.asarray(candidates)
-        agree = (self._sigs[rows] == sig.astype(np.uint16)).mean(axis=1)
-        best = int(np.lexsort((rows, -agree))[0])  # most similar, then earliest
-        if agree[best] < threshold:
-            return None, float(agree[best])
-        return int(rows[best]), float(agree[best])
+def _matches(positions: np.ndarray, numbers: np.ndarray, bands: int) -> dict[int, set[int]]:
+    """For each record (``bands`` key positions each) with a match, the numbers it matched."""
+    found: dict[int, set[int]] = {}
+    for position, number in zip((positions // bands).tolist(), numbers.tolist(), strict=True):
+        found.setdefault(position, set()).add(number)
+    return found
 
 
 def _removed(
     key: Any,
     line: int,
     kind: str,
-    index: _Index | None = None,
+    index: Kept | None = None,
     kept: int | None = None,
     jaccard: float | None = None,
 ) -> dict[str, Any]:
@@ -271,11 +275,16 @@ class _maybe:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(path: FieldPath, id_field: str, num_perm: int, ngram: int) -> None:
-    _STATE.update(path=path, id_field=id_field, hasher=MinHasher(num_perm, ngram))
+def _init_worker(
+    path: FieldPath, id_field: str, num_perm: int, ngram: int, bands: int, rows: int
+) -> None:
+    _STATE.update(
+        path=path, id_field=id_field, hasher=MinHasher(num_perm, ngram), banding=(bands, rows)
+    )
 
 
-def _hash_batch(batch: list[tuple[int, bytes]]) -> tuple[list[Entry], np.ndarray]:
+def _hash_batch(batch: Batch) -> tuple[list[Entry], np.ndarray, np.ndarray, np.ndarray]:
+    """Per line its entry; for the lines with words, signatures, exact keys and band keys."""
     path: FieldPath = _STATE["path"]
     id_field: str = _STATE["id_field"]
     hasher: MinHasher = _STATE["hasher"]
@@ -288,11 +297,13 @@ def _hash_batch(batch: list[tuple[int, bytes]]) -> tuple[list[Entry], np.ndarray
             continue
         key, from_line, text = parsed
         words = normalise(text)
-        if not words:
-            entries.append((line, key, from_line, None))
-            continue
-        entries.append((line, key, from_line, exact_key(words)))
-        texts.append(words)
+        entries.append((line, key, from_line, bool(words)))
+        if words:
+            texts.append(words)
+    bands, rows = _STATE["banding"]
     if not texts:
-        return entries, np.empty((0, hasher.num_perm), dtype=np.uint32)
-    return entries, hasher.signatures(texts)
+        empty = np.empty((0, hasher.num_perm), dtype=np.uint32)
+        return entries, empty, np.empty(0, dtype=np.uint64), np.empty((0, bands), np.uint64)
+    sigs = hasher.signatures(texts)
+    exact = np.array([exact_key(t) for t in texts], dtype=np.uint64)
+    return entries, sigs, exact, hasher.band_keys(sigs, bands, rows)

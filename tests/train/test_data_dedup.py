@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from datasketch import MinHash
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from cogumi_train.data import DataError, dedup
+from cogumi_train.data._index import SortedRuns
 from cogumi_train.data._minhash import MinHasher, normalise
 from cogumi_train.data._records import BadLineError
 
@@ -261,3 +262,40 @@ def test_a_shingle_hash_depends_on_its_words_not_on_its_place_in_the_batch() -> 
     alone, _ = hasher.shingle_hashes(["alpha beta gamma"])
     later, offsets = hasher.shingle_hashes(["some other words first", "alpha beta gamma"])
     assert later[offsets[1]] == alone[0]
+
+
+def test_sorted_runs_find_every_entry_under_a_key_across_runs() -> None:
+    runs = SortedRuns()
+    for start in range(0, 40, 5):  # eight batches, merged into fewer runs as they grow
+        numbers = np.arange(start, start + 5)
+        runs.add((numbers % 7).astype(np.uint64), numbers)
+    positions, numbers = runs.find(np.array([3, 99, 0], dtype=np.uint64))
+    found = sorted(zip(positions.tolist(), numbers.tolist(), strict=True))
+    assert found == [(0, n) for n in range(3, 40, 7)] + [(2, n) for n in range(0, 40, 7)]
+    assert len(runs) == 40
+
+
+def test_banding_finds_the_candidates_datasketchs_minhashlsh_finds() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 2**32, size=(200, 128), dtype=np.uint64).astype(np.uint32)
+    similar = base.copy()
+    for row in similar:  # about 80% of values shared: some bands equal, some not
+        change = rng.random(128) < 0.2
+        row[change] = rng.integers(0, 2**32, size=int(change.sum()), dtype=np.uint64)
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    for i, sig in enumerate(base):
+        lsh.insert(i, LeanMinHash(seed=1, hashvalues=sig, scheme="affine32"))
+    runs = SortedRuns()
+    hasher = MinHasher()
+    runs.add(hasher.band_keys(base, lsh.b, lsh.r).ravel(), np.repeat(np.arange(200), lsh.b))
+    positions, numbers = runs.find(hasher.band_keys(similar, lsh.b, lsh.r).ravel())
+    ours: dict[int, set[int]] = {}
+    for position, number in zip((positions // lsh.b).tolist(), numbers.tolist(), strict=True):
+        ours.setdefault(position, set()).add(number)
+    theirs = {
+        i: set(found)
+        for i, sig in enumerate(similar)
+        if (found := lsh.query(LeanMinHash(seed=1, hashvalues=sig, scheme="affine32")))
+    }
+    assert ours == theirs
+    assert 50 < len(theirs) < 200  # the test has both kinds of record
