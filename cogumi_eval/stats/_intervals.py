@@ -91,21 +91,24 @@ def bias_reduced_stderr(
     """Bias-reduced (CR2) cluster-robust standard error of a mean, with its t degrees of freedom.
 
     Why not CR1 with a normal reference: with few or unequal clusters (MMLU's 57
-    subjects, 100 to 1,534 questions each) the CR1 variance is both too small and
-    noisy, and a z test on it rejects about 3.5% of the time at a nominal 2.5%.
+    subjects, 100 to 1,534 questions each) the CR1 variance is too small and so
+    noisy that a z test on it false-fails 4-5% at a nominal 2.5% when the
+    candidate's change varies between subjects (``benchmarks/calibration.py``).
     CR2 (Bell and McCaffrey 2002) divides each cluster's squared sum by
-    1 − n_c / n, the leverage of the cluster in a mean, which makes the variance
-    unbiased when observations are independent; the t reference has the
-    Satterthwaite degrees of freedom of that variance under the same working
-    model (Imbens and Kolesár 2016; the default of R's clubSandwich,
-    Pustejovsky and Tipton 2018):
+    1 − n_c / n, the cluster's leverage in a mean:
 
         SE² = Σ_c (Σ_{i∈c} (s_i − s̄))² / (n² (1 − n_c / n))
-        df  = n² / (Σ_c n_c² + ((Σ_c w_c n_c²)² − Σ_c w_c² n_c⁴) / n²),  w_c = 1 / (1 − n_c / n)
 
-    With equal cluster sizes (epochs of one sample) both reduce to the usual
-    CR1 variance with the factor C / (C − 1) and C − 1 degrees of freedom, which
-    is what statsmodels' cluster-robust OLS reports with ``use_t=True``.
+    and the t reference takes the Satterthwaite degrees of freedom of that
+    variance (Bell and McCaffrey's; Imbens and Kolesár 2016) under a working
+    model with a random cluster effect — within-cluster variance σ² and
+    between-cluster variance τ², both estimated by one-way ANOVA (τ² ≥ 0) — as
+    Imbens and Kolesár recommend: when a few large clusters carry most of the
+    variance, the variance estimate has about as many degrees of freedom as
+    there are such clusters, not C − 1. With equal cluster sizes (epochs of one
+    sample) the variance is the CR1 one with the factor C / (C − 1) and the
+    degrees of freedom are C − 1 whatever σ² and τ², which is statsmodels'
+    cluster-robust t test (``use_t=True``).
 
     Args:
         values: one score per observation.
@@ -121,17 +124,71 @@ def bias_reduced_stderr(
         raise ValueError("a clustered standard error needs at least two clusters")
     mean = float(s.mean())
     sizes = np.bincount(codes, minlength=count).astype(np.float64)
-    sums = np.bincount(codes, weights=s - mean, minlength=count)
+    sums = np.bincount(codes, weights=s - mean, minlength=count).astype(np.float64)
     weights = 1.0 / (1.0 - sizes / n)
     variance = float(np.dot(weights, sums * sums)) / (n * n)
-    squared = sizes * sizes
-    spread = (
-        float(np.dot(weights, squared)) ** 2 - float(np.dot(weights * weights, squared * squared))
-    ) / (n * n)
-    df = n * n / (float(squared.sum()) + spread)
+    within, between = _variance_components(s, codes, sizes, sums)
     return StandardError(
-        se=math.sqrt(variance), mean=mean, n=n, clusters=count, method="clustered-cr2", df=df
+        se=math.sqrt(variance),
+        mean=mean,
+        n=n,
+        clusters=count,
+        method="clustered-cr2",
+        df=_satterthwaite_df(sizes, weights, within, between),
     )
+
+
+def _variance_components(
+    s: NDArray[np.float64],
+    codes: NDArray[np.intp],
+    sizes: NDArray[np.float64],
+    sums: NDArray[np.float64],
+) -> tuple[float, float]:
+    """One-way ANOVA estimates of the within- and between-cluster variances (the latter ≥ 0)."""
+    n, count = float(s.size), sizes.size
+    cluster_means = sums / sizes  # deviations of each cluster's mean from the grand mean
+    within_ss = float(np.sum((s - s.mean() - cluster_means[codes]) ** 2))
+    within = within_ss / (n - count) if n > count else 0.0
+    between_ms = float(np.dot(sizes, cluster_means * cluster_means)) / (count - 1)
+    typical_size = (n - float(np.dot(sizes, sizes)) / n) / (count - 1)
+    return within, max(0.0, (between_ms - within) / typical_size)
+
+
+def _satterthwaite_df(
+    sizes: NDArray[np.float64], weights: NDArray[np.float64], within: float, between: float
+) -> float:
+    """Degrees of freedom (tr B)² / tr(B²) of the CR2 variance of a mean, B = W A.
+
+    A_cd = a_c' Ω a_d with a_c = (I − 11'/n) 1_c and Ω = σ² I + τ² (cluster blocks of ones):
+    A = σ² G + τ² G², G = diag(n_c) − n n' / n, which is a diagonal plus a rank-two matrix,
+    so both traces take O(C) work.
+    """
+    n = float(sizes.sum())
+    squared = sizes * sizes
+    total_squared = float(squared.sum())
+    diagonal = within * sizes + between * squared
+    # A = diag(diagonal) + U M U' with U = [n_c, n_c²]
+    m00 = -within / n + between * total_squared / (n * n)
+    m01 = -between / n
+    low_rank_diagonal = m00 * squared + 2.0 * m01 * squared * sizes
+    trace = float(np.dot(weights, diagonal + low_rank_diagonal))
+    w2 = weights * weights
+    u = np.array(
+        [
+            [np.dot(weights, squared), np.dot(weights, squared * sizes)],
+            [np.dot(weights, squared * sizes), np.dot(weights, squared * squared)],
+        ]
+    )
+    m = np.array([[m00, m01], [m01, 0.0]])
+    mq = m @ u
+    trace_squared = (
+        float(np.dot(w2, diagonal * diagonal))
+        + 2.0 * float(np.dot(w2, diagonal * low_rank_diagonal))
+        + float(np.trace(mq @ mq))
+    )
+    if trace_squared <= 0.0:
+        return float(sizes.size - 1)
+    return trace * trace / trace_squared
 
 
 def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> Estimate:

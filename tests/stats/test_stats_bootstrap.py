@@ -18,6 +18,7 @@ from cogumi_eval.stats import (
     bias_reduced_stderr,
     bootstrap_differences,
     paired_bootstrap,
+    paired_difference,
     wild_cluster_t,
 )
 
@@ -160,7 +161,7 @@ def test_clustered_bootstrap_pvalues_invert_its_bootstrap_t_interval() -> None:
     first = paired_bootstrap(candidate, baseline, clusters=clusters, resamples=4000, seed=2)
     assert (
         first.test == "wild-cluster-bootstrap-t"
-        and first.details["interval_method"] == "bootstrap-t"
+        and first.details["interval_method"] == "bootstrap-t, at least the t interval"
     )
     tail = (1 - first.interval.level) / 2
     below = paired_bootstrap(
@@ -188,3 +189,14 @@ def test_clustered_bootstrap_studentizes_with_the_cr2_stderr() -> None:
     cr2 = bias_reduced_stderr(candidate - baseline, clusters)
     assert result.se == pytest.approx(cr2.se, abs=1e-12)
     assert result.statistic == pytest.approx((result.estimate + 0.1) / cr2.se, abs=1e-12)
+
+
+@pytest.mark.parametrize("null", [-0.2, -0.05, 0.0, 0.05])
+def test_clustered_bootstrap_is_never_lighter_tailed_than_the_cr2_t_test(null: float) -> None:
+    candidate, baseline, clusters = _clustered_runs(seed=11)
+    boot = paired_bootstrap(
+        candidate, baseline, clusters=clusters, null=null, alternative="less", resamples=2000
+    )
+    t = paired_difference(candidate, baseline, clusters=clusters, null=null, alternative="less")
+    assert boot.pvalue >= t.pvalue
+    assert boot.interval.low <= t.interval.low and boot.interval.high >= t.interval.high

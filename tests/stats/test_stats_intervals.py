@@ -98,17 +98,30 @@ def test_missing_cluster_label_is_an_error_naming_the_observation() -> None:
         clustered_stderr([1.0, 0.0, 1.0], ["a", None, "b"])
 
 
-def _cr2_by_matrices(values: np.ndarray, clusters: np.ndarray) -> tuple[float, float]:
-    """CR2 SE and Bell-McCaffrey df of a mean written as Bell & McCaffrey / Imbens & Kolesar do.
+def _variance_components(values: np.ndarray, clusters: np.ndarray) -> tuple[float, float]:
+    """Textbook one-way ANOVA: sigma^2 = MSW, tau^2 = max(0, (MSB - MSW) / n0)."""
+    labels = np.unique(clusters)
+    groups = [values[clusters == label] for label in labels]
+    n, k = values.size, labels.size
+    msw = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / (n - k)
+    msb = sum(g.size * (g.mean() - values.mean()) ** 2 for g in groups) / (k - 1)
+    n0 = (n - sum(g.size**2 for g in groups) / n) / (k - 1)
+    return msw, max(0.0, (msb - msw) / n0)
 
-    For the regression of the values on a constant: H = 11'/n, A_c = (I - H_cc)^(-1/2),
-    V = sum_c (X_c' A_c u_c)^2 / n^2, and the degrees of freedom (sum l)^2 / sum l^2 over the
-    eigenvalues l of C'C, column c of C being (I - H)[:, c] A_c X_c / n (working model I).
+
+def _cr2_by_matrices(values: np.ndarray, clusters: np.ndarray) -> tuple[float, float]:
+    """CR2 SE and Bell-McCaffrey df of a mean, written with n x n matrices as Imbens & Kolesar do.
+
+    Regression on a constant: H = 11'/n, A_c = (I - H_cc)^(-1/2), V = sum_c (X_c' A_c u_c)^2 / n^2;
+    column c of C is (I - H)[:, c] A_c X_c / n, and df = (tr C' O C)^2 / tr((C' O C)^2) with the
+    working covariance O = sigma^2 I + tau^2 (1 within a cluster), both estimated by ANOVA.
     """
     n = values.size
     x = np.ones(n)
     residuals = values - values.mean()
     hat = np.full((n, n), 1.0 / n)
+    within, between = _variance_components(values, clusters)
+    omega = within * np.eye(n) + between * (clusters[:, None] == clusters[None, :])
     columns, variance = [], 0.0
     for label in np.unique(clusters):
         rows = np.flatnonzero(clusters == label)
@@ -116,30 +129,35 @@ def _cr2_by_matrices(values: np.ndarray, clusters: np.ndarray) -> tuple[float, f
         adjust = vectors @ np.diag(eigenvalues**-0.5) @ vectors.T
         variance += float(x[rows] @ adjust @ residuals[rows]) ** 2 / n**2
         columns.append((np.eye(n) - hat)[:, rows] @ adjust @ x[rows] / n)
-    gram = np.array(columns) @ np.array(columns).T
+    c = np.array(columns).T
+    gram = c.T @ omega @ c
     return float(np.sqrt(variance)), float(np.trace(gram) ** 2 / np.trace(gram @ gram))
 
 
-def test_bias_reduced_stderr_and_df_match_the_matrix_definitions_for_unequal_clusters() -> None:
+@pytest.mark.parametrize("between_sd", [0.0, 0.3])
+def test_bias_reduced_stderr_and_df_match_the_matrix_definitions_for_unequal_clusters(
+    between_sd: float,
+) -> None:
     rng = np.random.default_rng(21)
     clusters = np.repeat(np.arange(7), [3, 5, 8, 13, 21, 34, 40])
-    values = (rng.random(clusters.size) < rng.random(7)[clusters]).astype(float)
+    values = rng.random(clusters.size) + between_sd * rng.normal(size=7)[clusters]
     se, df = _cr2_by_matrices(values, clusters)
     result = bias_reduced_stderr(values, clusters)
     assert result.se == pytest.approx(se, abs=TOL)
-    assert result.df == pytest.approx(df, abs=1e-7)
+    assert result.df == pytest.approx(df, rel=1e-9)
     assert result.method == "clustered-cr2" and result.clusters == 7
 
 
 def test_bias_reduced_stderr_equals_cr1_with_g_minus_1_df_for_equal_clusters() -> None:
-    values = np.random.default_rng(4).random(120)
     clusters = np.repeat(np.arange(30), 4)
+    rng = np.random.default_rng(4)
+    values = rng.random(120) + rng.normal(size=30)[clusters]  # df stays C - 1 with a cluster effect
     result = bias_reduced_stderr(values, clusters)
     assert result.se == pytest.approx(clustered_stderr(values, clusters).se, abs=TOL)
     assert result.df == pytest.approx(29, abs=TOL)
 
 
-def test_unequal_clusters_have_fewer_degrees_of_freedom_than_clusters_minus_one() -> None:
+def test_a_dominant_cluster_leaves_few_degrees_of_freedom() -> None:
     clusters = np.repeat(np.arange(10), [1000] + [10] * 9)
     result = bias_reduced_stderr(np.random.default_rng(1).random(clusters.size), clusters)
     assert result.df is not None and 1.0 < result.df < 3.0
