@@ -412,6 +412,7 @@ def lora(
                         "loss": float(mean.item()),
                         "lr": float(scheduler.get_last_lr()[0]),
                         "tokens": tokens,
+                        "seconds": round(time.perf_counter() - started, 4),
                     }
                 )
                 bar.update(task, advance=1, description=f"loss {curve[-1]['loss']:.4f}")

@@ -48,6 +48,16 @@ PROBES = (
 """Prompts used when the adapter's training data is not at hand and no probe file is given."""
 
 
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+    "float16": "float16",
+    "fp16": "float16",
+}
+
+
 class MergeError(CogumiError):
     """A merge cannot be done as asked: a bad adapter folder, option or base."""
 
@@ -323,7 +333,6 @@ def merge(
 
     from cogumi_eval.model import check_adapter_base, refuse_quantized_base, resolve_ref
     from cogumi_eval.model import weights_digest as digest_of
-    from cogumi_eval.model._hf import DTYPES
     from cogumi_eval.model._lineage import library_versions
     from cogumi_eval.model._quantization import load_quantized_as_trained
     from cogumi_eval.model._ref import TRAINING_LINEAGE, read_training_lineage
@@ -367,9 +376,10 @@ def merge(
 
     where = device or ("cuda" if torch.cuda.is_available() else "cpu")
     out_name = dtype or _stored_dtype(base_path)
-    out_dtype = DTYPES.get(out_name.lower())
-    if out_dtype is None:
-        raise MergeError(f"--dtype {out_name!r} is not one of {', '.join(sorted(DTYPES))}.")
+    out_dtype_name = _DTYPES.get(out_name.lower())
+    if out_dtype_name is None:
+        raise MergeError(f"--dtype {out_name!r} is not one of {', '.join(sorted(_DTYPES))}.")
+    out_dtype = getattr(torch, out_dtype_name)
     source = folder if (folder / "tokenizer_config.json").is_file() else base_path
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     prompts, probe_source = _probe_prompts(folder, tokenizer, probes, max_probes)
