@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from ._engine import BatchEngine, GenerationRequest
 from ._errors import CorruptWeightsError, ModelError, ModelOptionError, TokenizerMissingError
 from ._lineage import Determinism, library_versions, ref_lineage
 from ._options import option_bool, option_int
-from ._quantization import refuse_quantized_base
+from ._quantization import load_quantized_as_trained, refuse_quantized_base
 from ._ref import ModelRef, candidate_paths, resolve_ref
 from ._requests import await_result, render_prompt, request_seed, truncate_at_stop
 from ._slots import slot_compatible
@@ -79,6 +80,13 @@ class HFBackend:
         self.lineage = ref_lineage(self.ref)
         self.device = str(options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.dtype = parse_dtype(options.get("dtype"), self.device)
+        check = self.lineage.base_check
+        # a QLoRA adapter's unmerged self: its base quantized exactly as in training
+        trained_quantization = check.trained_quantization if check is not None else None
+        if trained_quantization is not None:
+            self.dtype = getattr(torch, str(trained_quantization.get("compute_dtype", "bfloat16")))
+            self.lineage = replace(self.lineage,
+                                   base_loaded_as={**trained_quantization, "device": self.device})
         trust = option_bool("trust_remote_code", options.get("trust_remote_code", False))
         self.batch_size = option_int("batch_size", options.get("batch_size", 256 if self.device.startswith("cuda") else 8))
         template = str(options.get("chat_template", "auto")).lower()
@@ -101,7 +109,11 @@ class HFBackend:
         elif _supports_sdpa(self.ref.model_path, trust):
             load_args["attn_implementation"] = register_attention() or "sdpa"
         try:
-            model: Any = AutoModelForCausalLM.from_pretrained(str(self.ref.model_path), **load_args)
+            if trained_quantization is not None:
+                model: Any = load_quantized_as_trained(self.ref.model_path, trained_quantization,
+                                                       self.device)
+            else:
+                model = AutoModelForCausalLM.from_pretrained(str(self.ref.model_path), **load_args)
         except (OSError, ValueError, RuntimeError) as ex:
             if "safetensors" in str(ex).lower() or "header" in str(ex).lower() or "pickle" in str(ex).lower():
                 raise CorruptWeightsError(
@@ -115,10 +127,13 @@ class HFBackend:
             if option_bool("merge", options.get("merge", False)):
                 refuse_quantized_base(self.ref.path, self.ref.base)
                 model = model.merge_and_unload()
-        self.model = model.to(self.device).eval()
+        # a 4-bit model is placed at load time (bitsandbytes weights cannot be moved with .to)
+        self.model = (model if trained_quantization is not None else model.to(self.device)).eval()
         # KV slots and CUDA graphs: on a GPU, where a step's Python overhead dwarfs its kernels
+        # (not over bitsandbytes kernels, which are not captured)
         self.slot_decoding = (option_bool("cuda_graphs", options.get("cuda_graphs", True))
-                              and self.device.startswith("cuda") and slot_compatible(self.model))
+                              and self.device.startswith("cuda") and slot_compatible(self.model)
+                              and trained_quantization is None)
 
         eos = {self.tokenizer.eos_token_id}
         configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)

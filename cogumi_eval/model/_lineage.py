@@ -17,7 +17,7 @@ from typing import Any
 
 from .._version import __version__
 from ._quantization import BaseCheck, Quantization, check_adapter_base, detect_quantization
-from ._ref import ModelRef, resolve_ref
+from ._ref import ModelRef, read_training_lineage, resolve_ref
 from ._weights import WeightsDigest, check_weight_files, weights_digest
 
 
@@ -34,6 +34,8 @@ class Determinism:
     """The most requests decoded together (outputs can shift with batch composition)."""
     batch_invariant: bool | None = None
     """vLLM only: whether batch-invariant kernels were on."""
+    tensor_parallel_size: int | None = None
+    """vLLM only: how many devices the model was sharded over."""
     dtype: str | None = None
     device: str | None = None
     attention: str | None = None
@@ -65,6 +67,12 @@ class Lineage:
     compression: dict[str, Any] | None = None
     """``compression.json`` of a ``cogumi compress`` output: recipe, calibration hash, parent
     weight hash and size report."""
+    training: dict[str, Any] | None = None
+    """The ``cogumi_lineage.json`` that ``cogumi train lora|merge`` wrote in the folder: an
+    adapter's training (base, quantization, data, hyper-parameters), or a merge and its check."""
+    base_loaded_as: dict[str, Any] | None = None
+    """hf backend: the quantization applied to the base at load time (an adapter trained with
+    QLoRA is evaluated on its base quantized exactly as in training)."""
     determinism: Determinism | None = None
     cogumi_version: str = __version__
 
@@ -139,6 +147,7 @@ def ref_lineage(ref: ModelRef, *, hash_weights: bool = True) -> Lineage:
         weights=weights_digest(model_folder) if hash_weights else None,
         adapter_weights=weights_digest(adapter) if hash_weights and adapter else None,
         compression=_compression(model_folder),
+        training=read_training_lineage(ref.path),
     )
 
 
