@@ -6,14 +6,16 @@
 >>> result.outcome, result.detail
 (<Outcome.PASS: 'pass'>, 'all tests ran to completion')
 
-Locally, every execution is a fresh process forked from a small pre-started
-worker, with rlimits (CPU, address space, file size, processes), a wall-clock
-timeout that kills the whole process tree, a fresh temporary directory, an
-allow-listed environment, and, where the host allows, no network (network
-namespace), no view of other processes (PID namespace), an unprivileged uid and
-Landlock (writes only in its directory, no TCP, no signals out). ``Isolation``
+Locally, the tests run in a checker process and the code in a fresh, confined
+interpreter of its own; the tests reach the code's functions only through a
+proxy whose calls carry plain data both ways, so a pass is decided outside the
+code under test. Each execution gets a chroot of read-only system and Python
+directories with a fresh tmpfs, a control group (memory, processes, CPU) where
+the host allows, uids of its own, a fresh session keyring, no capabilities,
+Landlock, rlimits, a wall-clock deadline that kills the whole tree, and (where
+the host allows) no network and no view of other processes. ``Isolation``
 records which layers were in force. ``-T sandbox=docker`` uses Inspect's docker
-sandbox instead.
+sandbox instead (tests in the code's process there, with a nonce proof).
 """
 
 from ._docker import (

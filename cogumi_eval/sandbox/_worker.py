@@ -1,30 +1,31 @@
-"""The sandbox worker: a small, clean Python process that forks one fresh child per execution.
+"""The sandbox worker: a small, clean Python process that starts two processes per execution.
 
 Standard library only; started by ``ExecutionPool`` as ``python -s _worker.py OPTIONS``
 with an environment already scrubbed of secrets, so no secret is ever in its
-memory. Forking this small process costs well under a millisecond, against
-tens of milliseconds for starting an interpreter, and every execution still
-gets a process of its own with its own limits.
-
-Layers, each used where the host allows it and reported back (``Isolation``):
+memory. Layers, each used where the host allows it and reported back (``Isolation``):
 
 1. At start: new network, PID and mount namespaces (as root directly; otherwise
    inside a new user namespace). The launcher forks the worker proper, which is
-   PID 1 of its namespace: the code it runs sees no other process, and after
-   every execution ``kill(-1)`` removes everything that execution started, even
-   processes that left its session. A size-capped tmpfs is mounted over the
-   temporary directory, so the code cannot fill the host's disk, and every
-   other mount is remounted read-only (the file defence where Landlock is absent).
-2. Per execution, in the forked child: a new session, rlimits (CPU, address
-   space, file size, processes), stdin from /dev/null, stdout/stderr into
-   unlinked files, a fresh temporary directory as cwd, an allow-listed
-   environment, an unprivileged uid (root drops to nobody, keeping only
-   CAP_DAC_READ_SEARCH when Python is installed where nobody cannot read it,
-   and then only under Landlock), no capabilities, no_new_privs, and Landlock:
-   reads only beneath system and Python directories, writes only in its
-   temporary directory, no TCP, no signals out of its domain.
-3. Supervision here: wall-clock deadline, the nonce handshake (``_runner``), then
-   the whole process tree killed and the temporary directory removed.
+   PID 1 of its namespace, so after every execution ``kill(-1)`` removes
+   everything that execution started, even processes that left its session. A
+   tmpfs is mounted over the temporary directory, every other mount is remounted
+   read-only, and the jail (``_jail``) is built: the code's whole file view. A
+   fresh session keyring replaces the caller's.
+2. Per execution: a control group (``_cgroups``) with memory, process and CPU
+   limits for everything the execution starts; a new tmpfs in the jail; two
+   fresh uids (as root); then two forks:
+
+   - the candidate: joins the group, new session, rlimits, stdin from /dev/null,
+     stdout/stderr into unlinked files, chroot into the jail, its own uid, an
+     empty bounding set and no capabilities, a fresh session keyring, Landlock
+     (reads only system and Python directories, writes only in its directory,
+     no TCP, no signals out of its domain), then ``execve`` of a fresh Python
+     running ``_candidate`` (without a jail, ``_candidate.serve`` in the fork);
+   - the checker (``_checker``): the other uid, not dumpable, runs the tests with
+     the candidate behind a data-only proxy and sends the verdict here.
+3. Supervision here: the wall-clock deadline, the checker's verdict (the only
+   thing read: nothing the code writes reaches this process), then the whole
+   tree and group killed, the tmpfs detached and the group removed.
 """
 
 from __future__ import annotations
@@ -416,8 +417,6 @@ class Worker:
             _namespaces.drop_bounding_set()
         if self.root:
             os.setgroups([])
-            if self.keep_read_capability:
-                uid = NOBODY
             os.setresgid(uid, uid, uid)
             if self.keep_read_capability:
                 _namespaces.prctl(_namespaces.PR_SET_KEEPCAPS, 1)
@@ -639,6 +638,7 @@ def main(argv: list[str]) -> None:
         request = receive(0)
         if request is None:  # the pool closed our stdin
             shutil.rmtree(worker.scratch, ignore_errors=True)
+            worker.cgroups.close()
             return
         try:
             response = worker.execute(request)
