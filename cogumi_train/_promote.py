@@ -361,7 +361,7 @@ def _evaluate(
         args = {**(header.eval.task_args_passed or {}), **task_args}
         try:
             logs = inspect_eval(
-                overrides.get(task, REGISTRY_PREFIX + task),
+                overrides.get(task) or _registered_task(task),
                 model=f"{REGISTRY_PREFIX}{model}",
                 model_args=model_args,
                 task_args=args,
@@ -391,6 +391,19 @@ def _evaluate(
             )
         files[task] = log.location
     return files
+
+
+def _registered_task(task: str) -> str:
+    """The Inspect registry name of the spec's task ``task``: ``cogumi/<task>`` or ``<task>``."""
+    from inspect_ai._util.registry import registry_lookup
+
+    for candidate in (REGISTRY_PREFIX + task, task):
+        if registry_lookup("task", candidate) is not None:
+            return candidate
+    raise PromotionError(
+        f"no registered Inspect task is named {task!r} (nor cogumi/{task}); say which task the "
+        f"spec's {task!r} rules mean with --task {task}=<file.py@task or registry name>."
+    )
 
 
 def _for_registry(path: str, registry_file: Path) -> str:

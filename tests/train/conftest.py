@@ -49,14 +49,14 @@ def destroyed_checkpoint(taught_checkpoint: Path, taught_cache: Path, data_dir: 
     return Path(taught.destroyed_model(taught_cache, data_dir=data_dir))
 
 
-def evaluate_gsm8k(model: Path | str, log_dir: Path, **kwargs: object) -> Path:
+def evaluate_gsm8k(model: Path | str, log_dir: Path, data_dir: Path, **kwargs: object) -> Path:
     """GSM8K on ``taught.EVAL_IDS`` through ``cogumi/<model>`` (greedy, short); the log file."""
     from inspect_ai import eval as inspect_eval
 
     from cogumi_eval.tasks import gsm8k
 
     log = inspect_eval(
-        gsm8k(),
+        gsm8k(data_dir=str(data_dir)),
         model=f"cogumi/{model}",
         sample_id=list(taught.EVAL_IDS),
         max_tokens=16,
@@ -68,17 +68,26 @@ def evaluate_gsm8k(model: Path | str, log_dir: Path, **kwargs: object) -> Path:
     return Path(log.location)
 
 
+def _session_logs(model: Path, folder: Path, data_dir: Path) -> Path:
+    # session fixtures run before the per-test environment: isolate the cache here too
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("COGUMI_CACHE_DIR", str(folder.parent / f"{folder.name}-cache"))
+        env.setenv("HF_HUB_OFFLINE", "1")
+        evaluate_gsm8k(model, folder, data_dir)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def taught_logs(taught_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def taught_logs(
+    taught_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> Path:
     """A folder holding one GSM8K log of the taught model (the baseline of the promotion tests)."""
-    folder = tmp_path_factory.mktemp("taught-logs")
-    evaluate_gsm8k(taught_checkpoint, folder)
-    return folder
+    return _session_logs(taught_checkpoint, tmp_path_factory.mktemp("taught-logs"), data_dir)
 
 
 @pytest.fixture(scope="session")
-def destroyed_logs(destroyed_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def destroyed_logs(
+    destroyed_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> Path:
     """A folder holding one GSM8K log of the destroyed model."""
-    folder = tmp_path_factory.mktemp("destroyed-logs")
-    evaluate_gsm8k(destroyed_checkpoint, folder)
-    return folder
+    return _session_logs(destroyed_checkpoint, tmp_path_factory.mktemp("destroyed-logs"), data_dir)
