@@ -30,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="score samples without a baseline answer 'error' instead of stopping",
     )
     judge.add_argument("--budget-usd", type=float, help="stop before new grader calls pass this")
-    judge.add_argument("--output", help="judged log path (default <log>-judged.eval)")
+    judge.add_argument(
+        "--output",
+        help="judged log path (default <log>-judged.eval; with --objective: written only when given)",
+    )
     judge.add_argument(
         "--objective", action="store_true",
         help="no grader: win/tie/loss from both logs' correctness scores",
@@ -61,6 +64,10 @@ def run_judge(args: argparse.Namespace) -> int:
         if not args.baseline:
             raise BaselineError("--objective needs --baseline <baseline eval log>")
         result = objective_pairwise(args.log, args.baseline, scorer=args.scorer)
+        if args.output:
+            from ._objective import write_objective_log
+
+            write_objective_log(result, args.output)
         if args.json:
             print(json.dumps(result.to_dict(), indent=2))
             return 0
