@@ -18,13 +18,16 @@ Compared in the same run, on the same file:
   own. Timed in full on ``--docs`` records, and again on ``--large`` records (measured, not
   extrapolated).
 - The straightforward loop: for each record, parse, ``MinHash(num_perm=128)``, one
-  ``update`` per shingle, ``MinHashLSH.query``, confirm by ``MinHash.jaccard``, ``insert``.
+  ``update`` per shingle, ``MinHashLSH.query``, confirm by ``MinHash.jaccard``, ``insert``
+  (``MinHashLSH(threshold=0.8, num_perm=128)``: datasketch's default banding, 9 x 13).
   One process. Timed on the first ``--naive`` records only (its cost per record does not grow
   with the index), and stated per record; the ratio is of records per second.
 
 Precision = planted duplicates removed / records removed; recall = planted duplicates
-removed / planted duplicates. The machine's load average is recorded: other work on the
-same cores slows both sides.
+removed / planted duplicates. Index memory: bytes a kept record adds to datasketch's
+``MinHashLSH`` (dict storage, the same banding as Cogumi's) and to Cogumi's index, by
+tracemalloc on 50,000 random signatures. The machine's load average is recorded: other
+work on the same cores slows both sides.
 
 Run: ``python benchmarks/dedup.py [--docs N] [--large N] [--naive N] [--workers N]``;
 writes ``benchmarks/results/dedup.json``.
@@ -280,32 +283,35 @@ def index_memory(records: int = 50_000) -> dict[str, Any]:
 
     from datasketch import LeanMinHash, MinHashLSH
 
+    from cogumi_train.data._dedup import BANDING_WEIGHTS
     from cogumi_train.data._index import Kept, SortedRuns
     from cogumi_train.data._minhash import MinHasher
 
     rng = np.random.default_rng(0)
     sigs = rng.integers(0, 2**32, size=(records, NUM_PERM), dtype=np.uint64).astype(np.uint32)
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, weights=BANDING_WEIGHTS)
     minhashes = [LeanMinHash(seed=1, hashvalues=s, scheme="affine32") for s in sigs]
     tracemalloc.start()
     for i, m in enumerate(minhashes):
         lsh.insert(i, m, check_duplication=False)
     datasketch_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
+    bands, rows = lsh.b, lsh.r
     del lsh, minhashes
-    keys = MinHasher(NUM_PERM).band_keys(sigs, 9, 13)
+    keys = MinHasher(NUM_PERM).band_keys(sigs, bands, rows)
     tracemalloc.start()
-    kept, bands, exact = Kept(NUM_PERM), SortedRuns(), SortedRuns()
+    kept, band_runs, exact = Kept(NUM_PERM), SortedRuns(), SortedRuns()
     for start in range(0, records, 1000):
         numbers = np.arange(start, min(start + 1000, records))
         for n in numbers:
             kept.add(int(n), int(n), sigs[n])
-        bands.add(keys[numbers].ravel(), np.repeat(numbers, 9))
+        band_runs.add(keys[numbers].ravel(), np.repeat(numbers, bands))
         exact.add(keys[numbers, 0], numbers)
     cogumi_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     return {
         "records": records,
+        "banding": [bands, rows],
         "datasketch_minhashlsh_dict_bytes_per_record": datasketch_bytes / records,
         "cogumi_index_bytes_per_record": cogumi_bytes / records,
     }

@@ -79,7 +79,8 @@ def print_dedup(result: DedupResult, console: Console | None = None) -> None:
     caption = (
         f"MinHash: {result.num_perm} permutations, {result.ngram}-word shingles\n"
         f"LSH: {result.bands} bands x {result.rows} rows (datasketch's optimum for "
-        f"{result.threshold:g})\n{result.workers} workers, {result.seconds:.1f} s\n"
+        f"{result.threshold:g}, misses weighted 9:1)\n"
+        f"{result.workers} workers, {result.seconds:.1f} s\n"
         f"{_ids(result.id_field, result.ids_from_lines, result.read)}"
         f"\nkept -> {result.out}" + (f"\nremoved -> {result.report}" if result.report else "")
     )

@@ -54,7 +54,7 @@ def test_dedup_writes_the_kept_records_and_prints_the_counts(
     kept = [json.loads(line)["id"] for line in (tmp_path / "unique.jsonl").read_text().splitlines()]
     assert kept == ["a", "c"]
     assert "exact duplicates" in out and "│ kept" in out
-    assert "LSH: 9 bands x 13 rows" in out
+    assert "LSH: 14 bands x 9 rows" in out
     removed = json.loads((tmp_path / "removed.jsonl").read_text())
     assert (removed["id"], removed["duplicate_of"]) == ("b", "a")
 
