@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._dedup import DedupResult, dedup
     from ._filter import FilterResult, QualityWeights, filter_data
+    from ._minhash import MinHasher, normalise
     from ._records import DataError
 
 # public name -> private module that defines it
@@ -21,10 +22,21 @@ _EXPORTS: dict[str, str] = {
     "filter_data": "._filter",
     "FilterResult": "._filter",
     "QualityWeights": "._filter",
+    "MinHasher": "._minhash",
+    "normalise": "._minhash",
     "DataError": "._records",
 }
 
-__all__ = ["DataError", "DedupResult", "FilterResult", "QualityWeights", "dedup", "filter_data"]
+__all__ = [
+    "DataError",
+    "DedupResult",
+    "FilterResult",
+    "MinHasher",
+    "QualityWeights",
+    "dedup",
+    "filter_data",
+    "normalise",
+]
 
 
 def __getattr__(name: str) -> Any:

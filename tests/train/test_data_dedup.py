@@ -302,3 +302,13 @@ def test_banding_finds_the_candidates_datasketchs_minhashlsh_finds() -> None:
     }
     assert ours == theirs
     assert 50 < len(theirs) < 200  # the test has both kinds of record
+
+
+def test_signatures_go_into_a_datasketch_index_as_lean_minhashes() -> None:
+    original = prose(50)
+    texts = [normalise(t) for t in (original, substitute(original, [60]), prose(51))]
+    rows = MinHasher().signatures(texts)
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    lsh.insert("original", LeanMinHash(seed=1, hashvalues=rows[0], scheme="affine32"))
+    assert lsh.query(LeanMinHash(seed=1, hashvalues=rows[1], scheme="affine32")) == ["original"]
+    assert lsh.query(LeanMinHash(seed=1, hashvalues=rows[2], scheme="affine32")) == []
