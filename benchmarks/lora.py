@@ -212,6 +212,8 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="cogumi-lora-bench-") as tmp:
         work = Path(tmp)
+        # weight hashes cached beside the run (and no platformdirs needed on a bare machine)
+        os.environ.setdefault("COGUMI_CACHE_DIR", str(work / "cache"))
         started = time.perf_counter()
         parameters = build_model(work / "base", preset, device)
         data = work / "data.jsonl"

@@ -132,7 +132,9 @@ def ref_lineage(ref: ModelRef, *, hash_weights: bool = True) -> Lineage:
     else:
         # a compressed checkpoint's base is the parent it was compressed from
         parent = (_compression(model_folder) or {}).get("parent") or {}
-        base_name = config.get("_name_or_path") or parent.get("path") or None
+        # and a merged one's the base its adapter was merged into
+        merged = (read_training_lineage(model_folder) or {}).get("base") or {}
+        base_name = config.get("_name_or_path") or parent.get("path") or merged.get("path") or None
     return Lineage(
         ref=ref.ref,
         kind=ref.kind,
