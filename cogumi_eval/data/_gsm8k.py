@@ -70,6 +70,6 @@ def load_gsm8k(
     try:
         rows = _hub.fetch_rows(_hub.GSM8K_HUB, "main", split)
     except Exception as ex:
-        raise no_source_error(f"GSM8K {split}", ex) from ex
+        raise no_source_error(f"GSM8K {split}", ex) from None
     records = [_record(split, row["question"], row["answer"], i) for i, row in enumerate(rows)]
     return RecordSet(records, _hub.GSM8K_HUB.describe())

@@ -61,5 +61,5 @@ def load_humaneval(
     try:
         rows = _hub.fetch_rows(_hub.HUMANEVAL_HUB, None, "test")
     except Exception as ex:
-        raise no_source_error("HumanEval", ex) from ex
+        raise no_source_error("HumanEval", ex) from None
     return RecordSet([_problem(row, i) for i, row in enumerate(rows)], _hub.HUMANEVAL_HUB.describe())

@@ -125,7 +125,7 @@ def load_mmlu(
         try:
             rows_ = _hub.fetch_rows(_hub.MMLU_HUB, subject, _HUB_SPLIT[split])
         except Exception as ex:
-            raise no_source_error(f"MMLU {subject} {split}", ex) from ex
+            raise no_source_error(f"MMLU {subject} {split}", ex) from None
         records.extend(_hub_record(subject, split, row, i) for i, row in enumerate(rows_))
     return RecordSet(records, _hub.MMLU_HUB.describe())
 

@@ -123,12 +123,20 @@ def data_file(data_dir: Path, relpath: str, *, verify: bool = True) -> Path:
 
 
 def no_source_error(what: str, hub_error: Exception | None = None) -> DataSourceError:
-    """The error for 'no folder and no hub': says exactly what to set."""
-    reason = f" (hub error: {hub_error})" if hub_error is not None else ""
+    """The error for 'no folder and no hub': says exactly what to set.
+
+    The advice to install the hub extra appears only when it is missing.
+    """
+    if isinstance(hub_error, ImportError):
+        hub = "the Hugging Face hub extra is not installed"
+        other = "or install it (pip install 'cogumi[hub]') and allow network access"
+    else:
+        reason = f" ({hub_error})" if hub_error is not None else ""
+        hub = f"the Hugging Face hub is not reachable{reason}"
+        other = "or allow network access to the hub"
     return DataSourceError(
-        f"cannot load {what}: no data folder is set and the Hugging Face hub is not "
-        f"reachable{reason}. Set {DATA_DIR_ENV}=/path/to/data (or pass -T data_dir=...) "
-        "to a folder laid out as gsm8k/{train,test}.jsonl, humaneval/HumanEval.jsonl.gz, "
-        "mmlu/{dev,val,test}/<subject>_<split>.csv; or install the hub extra "
-        "(pip install 'cogumi[hub]') and allow network access."
+        f"cannot load {what}: no data folder is set and {hub}. "
+        f"Set {DATA_DIR_ENV}=/path/to/data (or pass -T data_dir=...) to a folder laid out as "
+        "gsm8k/{train,test}.jsonl, humaneval/HumanEval.jsonl.gz, "
+        f"mmlu/{{dev,val,test}}/<subject>_<split>.csv; {other}."
     )

@@ -18,7 +18,8 @@ from inspect_ai.model import (
 from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from ._errors import ModelError, ModelOptionError, shown_by_inspect
+from .._inspect_errors import shown_by_inspect
+from ._errors import ModelError, ModelOptionError
 from ._lineage import Determinism, Lineage
 from ._options import BACKENDS, check_options
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from .._errors import CogumiError
 
 
@@ -42,21 +40,3 @@ class ReplayError(ModelError):
 class BackendUnavailableError(ModelError):
     """The backend asked for is not installed or cannot run on this machine."""
 
-
-@functools.cache
-def _prerequisite(cls: type[ModelError]) -> type[ModelError]:
-    from inspect_ai._util.error import PrerequisiteError
-
-    return type(cls.__name__, (cls, PrerequisiteError), {"__module__": cls.__module__})
-
-
-def shown_by_inspect(error: ModelError) -> ModelError:
-    """``error`` as the same class and also Inspect's ``PrerequisiteError``.
-
-    Inspect's command line prints a ``PrerequisiteError`` as its message alone,
-    without a traceback. Only the model API (running inside Inspect) converts,
-    so ``cogumi lineage`` and the other commands start without importing Inspect.
-    """
-    shown = _prerequisite(type(error))(str(error))
-    shown.message = str(error)  # type: ignore[attr-defined]
-    return shown

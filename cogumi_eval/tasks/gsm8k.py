@@ -23,6 +23,7 @@ from inspect_ai.solver import Solver, TaskState, generate, solver
 from ..data import GSM8KRecord, RecordSet, load_gsm8k
 from ..judge import judge_scorers
 from ..metrics import agreement, consistency, majority_accuracy
+from .._inspect_errors import user_errors_shown_by_inspect
 from .._task_descriptor import GSM8K
 from ._common import dataset_metadata
 from ._numeric import extract_final_number, normalise_number, numbers_equal
@@ -117,6 +118,7 @@ def final_number() -> Scorer:
 
 
 @task
+@user_errors_shown_by_inspect
 def gsm8k(
     fewshot: int = 0,
     fewshot_seed: int = 42,

@@ -13,6 +13,7 @@ from ..metrics import agreement, consistency, majority_accuracy, parse_k, pass_a
 from ..sandbox import ExecutionResult, Limits, Outcome, Program, SandboxError
 from ._code_extract import ExtractedCode, extract_code
 from ._code_run import check_sandbox, run_program, task_sandbox
+from .._inspect_errors import user_errors_shown_by_inspect
 from .._task_descriptor import HUMANEVAL
 from ._common import dataset_metadata
 
@@ -148,6 +149,7 @@ def humaneval_tests(timeout: float = 10.0, memory_mb: int = 1024, sandbox: str =
 
 
 @task
+@user_errors_shown_by_inspect
 def humaneval(
     style: str = "chat",
     epochs: int | None = None,

@@ -23,6 +23,7 @@ from inspect_ai.solver import Solver, TaskState, generate, solver
 from ..data import LETTERS, MMLURecord, RecordSet, check_subjects, load_mmlu
 from ..judge import judge_scorers
 from ..metrics import agreement, consistency, majority_accuracy
+from .._inspect_errors import user_errors_shown_by_inspect
 from .._task_descriptor import MMLU
 from ._common import dataset_metadata
 from ._letter import extract_letter
@@ -137,6 +138,7 @@ def choice_letter() -> Scorer:
 
 
 @task
+@user_errors_shown_by_inspect
 def mmlu(
     fewshot: int = 0,
     subjects: str | list[str] | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,44 @@ def test_no_folder_and_no_hub_says_what_to_set(monkeypatch: pytest.MonkeyPatch) 
     assert "COGUMI_DATA_DIR" in str(error.value) and "hub unreachable" in str(error.value)
 
 
+def _no_network_and_no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No data folder, HF offline mode off, a hub endpoint that refuses connections, downloads trapped."""
+    import datasets
+
+    monkeypatch.delenv("COGUMI_DATA_DIR")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("HF_DATASETS_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens
+
+    def download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the hub client was asked to download (and would retry for ~30 s)")
+
+    monkeypatch.setattr(datasets, "load_dataset", download)
+
+
+def test_offline_without_a_data_folder_fails_before_any_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_network_and_no_downloads(monkeypatch)
+    with pytest.raises(DataSourceError) as error:
+        load_gsm8k("test")
+    message = str(error.value)
+    assert message.startswith("cannot load GSM8K test: no data folder is set and the Hugging Face hub is not reachable")
+    assert "Set COGUMI_DATA_DIR=/path/to/data" in message and "\n" not in message
+
+
+def test_the_hub_extra_is_not_advertised_when_it_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_network_and_no_downloads(monkeypatch)
+    with pytest.raises(DataSourceError) as error:
+        load_humaneval()
+    assert "cogumi[hub]" not in str(error.value)
+
+
+def test_a_missing_hub_extra_is_named_with_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COGUMI_DATA_DIR")
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
+    with pytest.raises(DataSourceError, match=r"hub extra is not installed.*pip install 'cogumi\[hub\]'"):
+        load_mmlu("dev", subjects=["anatomy"])
+
+
 def test_hub_rows_map_to_the_same_records_as_local_files(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -229,3 +268,22 @@ def test_relative_data_dir_resolves_against_the_shell_directory(
     monkeypatch.setenv("PWD", str(shell_dir))
     monkeypatch.chdir(elsewhere)
     assert len(load_gsm8k("test", data_dir=data_dir.name)) == 1319
+
+
+@pytest.mark.slow
+def test_inside_inspect_eval_a_missing_data_folder_is_one_message(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COGUMI_DATA_DIR", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env.update(HF_ENDPOINT="http://127.0.0.1:9", COLUMNS="200")
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "inspect_ai", "eval", "tasks/math.py", "--model", "mockllm/model",
+         "--log-dir", str(tmp_path)],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in output
+    assert "cannot load GSM8K test: no data folder is set" in output and "cogumi[hub]" not in output
+    assert len(output.strip().splitlines()) <= 8, output

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cogumi_eval.model._errors import ModelRefError, shown_by_inspect
+from cogumi_eval._inspect_errors import shown_by_inspect
+from cogumi_eval.model._errors import ModelRefError
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = "gsm8k/example_model_solutions.jsonl"
