@@ -269,10 +269,10 @@ def encode_file(path: str | os.PathLike[str], tokenizer: Any, max_length: int) -
         example, cut = encode_record(
             tokenizer, record_messages(record, where), max_length, where, line
         )
-        truncated += cut
         if example is None:
             dropped += 1
         else:
+            truncated += cut
             examples.append(example)
     if not examples:
         raise TrainingDataError(

@@ -12,7 +12,13 @@ import pytest
 from cogumi_eval.cli import main
 from cogumi_eval.model import check_adapter_base, weights_digest
 from cogumi_train._lora import LoraError
-from cogumi_train._sft_data import IGNORE, TrainingDataError, encode_record, prompt_ids
+from cogumi_train._sft_data import (
+    IGNORE,
+    TrainingDataError,
+    encode_file,
+    encode_record,
+    prompt_ids,
+)
 
 from . import _tiny
 from ._tiny import build_base, train, write_jsonl
@@ -201,3 +207,54 @@ def test_cli_prints_one_line_for_bad_data(
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and "no assistant message" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_records_longer_than_max_length_are_cut_or_dropped_and_counted(
+    tiny_base: Path, tmp_path: Path
+) -> None:
+    tokenizer = _tokenizer(tiny_base)
+    data = write_jsonl(
+        tmp_path / "d.jsonl",
+        [
+            {"instruction": "Add the two numbers.", "response": "0 1 2 3 4 5 6 7 8 9 10 11 12"},
+            {"instruction": " ".join(["Paris"] * 60), "response": "Rome"},
+        ],
+    )
+    encoded = encode_file(data, tokenizer, 12)
+
+    assert (encoded.records, len(encoded.examples), encoded.truncated, encoded.dropped) == (
+        2,
+        1,
+        2,
+        1,
+    )
+    assert len(encoded.examples[0].input_ids) == 12 and encoded.examples[0].line == 1
+
+
+def test_cli_trains_and_prints_what_it_wrote(
+    tiny_base: Path, capitals: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "train",
+            "lora",
+            "--base",
+            str(tiny_base),
+            "--data",
+            str(capitals),
+            "--out",
+            str(tmp_path / "out"),
+            "--steps",
+            "2",
+            "--rank",
+            "4",
+            "--device",
+            "cpu",
+            "--no-progress",
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("LoRA: 2 steps on cpu, loss ") and str(tmp_path / "out") in out
+    assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
