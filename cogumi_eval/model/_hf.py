@@ -12,10 +12,16 @@ from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsag
 
 from ._attention import register as register_attention
 from ._engine import BatchEngine, GenerationRequest
-from ._errors import CorruptWeightsError, ModelError, ModelOptionError, TokenizerMissingError
+from ._errors import (
+    BackendUnavailableError,
+    CorruptWeightsError,
+    ModelError,
+    ModelOptionError,
+    TokenizerMissingError,
+)
 from ._lineage import Determinism, library_versions, ref_lineage
 from ._options import option_bool, option_int
-from ._quantization import load_quantized_as_trained, refuse_quantized_base
+from ._quantization import Quantization, load_quantized_as_trained, refuse_quantized_base
 from ._ref import ModelRef, candidate_paths, resolve_ref
 from ._requests import await_result, render_prompt, request_seed, truncate_at_stop
 from ._slots import slot_compatible
@@ -67,6 +73,31 @@ def _supports_sdpa(folder: Path, trust_remote_code: bool) -> bool:
     return bool(getattr(model_class, "_supports_sdpa", False))
 
 
+def refuse_legacy_awq(folder: Path, quantization: Quantization | None) -> None:
+    """Stop before loading an AutoAWQ-format checkpoint that this transformers cannot load.
+
+    transformers 5 loads ``quant_method: awq`` checkpoints only through gptqmodel;
+    AutoAWQ itself is deprecated and not what transformers calls. The maintained
+    path is llmcompressor's AWQ writing compressed-tensors, which loads natively.
+    """
+    import importlib.util
+
+    import transformers
+
+    if quantization is None or quantization.method != "awq":
+        return
+    if importlib.util.find_spec("gptqmodel") is not None:
+        return
+    raise BackendUnavailableError(
+        f"{folder} is a legacy AutoAWQ checkpoint ({quantization.evidence}); transformers "
+        f"{transformers.__version__} loads those only through gptqmodel, which is not installed "
+        "(AutoAWQ is deprecated and transformers no longer calls it). The maintained path is "
+        "llmcompressor + compressed-tensors: compress the unquantized parent with `cogumi compress "
+        "PARENT --recipe awq-w4a16 --out DIR` and evaluate cogumi/DIR; or serve this checkpoint "
+        "with -M backend=vllm, which reads AutoAWQ checkpoints."
+    )
+
+
 class HFBackend:
     """Loads ``ref`` with transformers and decodes concurrent requests in shared batches."""
 
@@ -103,6 +134,7 @@ class HFBackend:
                 f"-M chat_template=true but the tokenizer of {self.ref.model_path} has no chat template."
             )
 
+        refuse_legacy_awq(self.ref.model_path, self.lineage.quantization)
         load_args: dict[str, Any] = {"dtype": self.dtype, "trust_remote_code": trust}
         if options.get("attn_implementation"):
             load_args["attn_implementation"] = str(options["attn_implementation"])
