@@ -80,7 +80,8 @@ def evaluate_gate(
     cand_runs = candidate if isinstance(candidate, Mapping) else load_runs(candidate, "candidate")
     if not set(base_runs) & set(cand_runs):
         raise LogError(
-            f"the baseline logs hold task(s) {sorted(base_runs)} and the candidate logs {sorted(cand_runs)}: "
+            f"the baseline logs hold task(s) {sorted(base_runs)} and the candidate logs "
+            f"{sorted(cand_runs)}: "
             "no task in common to pair. Compare runs of the same task."
         )
     pairings: dict[str, Pairing] = {}
@@ -89,11 +90,12 @@ def evaluate_gate(
     ]
     hypotheses = [h for d in drafts for h in d.hypotheses]
     adjusted = adjust_pvalues([h.pvalue for h in hypotheses], spec.correction).adjusted  # type: ignore[arg-type]
-    for hypothesis, p in zip(hypotheses, adjusted):
+    for hypothesis, p in zip(hypotheses, adjusted, strict=True):
         _apply_adjusted(drafts[hypothesis.rule], hypothesis.kind, p)
     results = [_decide(d) for d in drafts]
     warnings = [
-        f"{side} log of task {task!r} has status {run.status!r} ({run.path}): the run did not finish"
+        f"{side} log of task {task!r} has status {run.status!r} ({run.path}): "
+        "the run did not finish"
         for side, runs in (("baseline", base_runs), ("candidate", cand_runs))
         for task, run in runs.items()
         if run.status != "success"
@@ -138,7 +140,10 @@ def _runs_for(
         )
     missing, present = ("baseline", "candidate") if not in_base else ("candidate", "baseline")
     found = sorted(base_runs if missing == "baseline" else cand_runs)
-    return f"task {rule.task!r} is in the {present} logs but not the {missing} logs ({missing} tasks: {found})"
+    return (
+        f"task {rule.task!r} is in the {present} logs but not the {missing} logs "
+        f"({missing} tasks: {found})"
+    )
 
 
 def _evaluate_rule(
@@ -199,9 +204,10 @@ def _absent_everywhere(rule: GateRule, baseline: RunLog, candidate: RunLog) -> s
 def _log_level_rule(index: int, rule: GateRule, values: LogLevelValues) -> _Draft:
     if rule.has_margin:
         raise RuleError(
-            f"metric {rule.metric!r} of {values.scorer!r} exists only as one log-level value per run (no per-sample "
-            "scores), so no paired test can be applied to a max_drop; check it with min/max bounds "
-            "(judged on the point value), or gate a per-sample metric instead"
+            f"metric {rule.metric!r} of {values.scorer!r} exists only as one log-level value "
+            "per run (no per-sample scores), so no paired test can be applied to a max_drop; "
+            "check it with min/max bounds (judged on the point value), or gate a per-sample "
+            "metric instead"
         )
     result = _base_result(rule)
     result.scorer, result.test, result.unit = values.scorer, "none (log-level value)", "log"
@@ -220,7 +226,7 @@ def _log_level_rule(index: int, rule: GateRule, values: LogLevelValues) -> _Draf
 def _side_interval(
     values: np.ndarray, clusters: list[str] | None, binary: bool, confidence: float
 ) -> tuple[ConfidenceInterval, float]:
-    """A run's interval and standard error: Wilson for independent 0/1 values, else clustered CLT."""
+    """A run's interval and standard error: Wilson for independent 0/1 values, else CLT."""
     if binary and clusters is None:
         estimate = wilson_interval(int(values.sum()), int(values.size), confidence=confidence)
     else:
@@ -294,7 +300,8 @@ def _margin_test(index: int, draft: _Draft, values: PairedValues, binary: bool) 
         )
         estimate, interval, se = sign * test.estimate, _flip(test.interval, sign), test.se
         if df is not None:
-            result.test = f"paired-z (clustered: {test.details['clusters']} clusters, CR2 SE, t with {df:.1f} df)"
+            clusters = test.details["clusters"]
+            result.test = f"paired-z (clustered: {clusters} clusters, CR2 SE, t with {df:.1f} df)"
     elif rule.test == "bootstrap":
         test = paired_bootstrap(
             c,
@@ -312,7 +319,8 @@ def _margin_test(index: int, draft: _Draft, values: PairedValues, binary: bool) 
             result.test = f"paired bootstrap ({rule.resamples} resamples, seed {rule.seed})"
         else:
             result.test = (
-                f"wild cluster bootstrap-t ({test.details['clusters']} clusters, {rule.resamples} resamples, "
+                f"wild cluster bootstrap-t ({test.details['clusters']} clusters, "
+                f"{rule.resamples} resamples, "
                 f"seed {rule.seed})"
             )
     elif rule.test == "mcnemar":
@@ -404,7 +412,8 @@ def _bound_tests(
         if rule.bound == "point":
             result.bounds.append(BoundCheck(kind=kind, bound=bound, mode="point", violated=beyond))
             continue
-        # score test for independent 0/1 values (it is what the Wilson interval inverts), else z on the clustered SE
+        # score test for independent 0/1 values (what the Wilson interval inverts),
+        # else z on the clustered SE
         if binary and values.clusters is None:
             se = math.sqrt(bound * (1.0 - bound) / n) if 0.0 < bound < 1.0 else 0.0
         else:
@@ -489,10 +498,10 @@ def _decide(draft: _Draft) -> RuleResult:
                 verdict = "underpowered"
                 reasons = [
                     (
-                        f"underpowered: {result.n} pairs tell a {power.effect:.3f} drop from no change with power "
-                        f"{power.power:.2f} < {power.required:.2f} (minimum detectable effect {power.mde:.3f}; "
-                        f"about {power.needed_n} pairs needed); no significant drop beyond the margin, "
-                        "non-inferiority not shown"
+                        f"underpowered: {result.n} pairs tell a {power.effect:.3f} drop from no "
+                        f"change with power {power.power:.2f} < {power.required:.2f} (minimum "
+                        f"detectable effect {power.mde:.3f}; about {power.needed_n} pairs needed); "
+                        "no significant drop beyond the margin, non-inferiority not shown"
                     )
                 ]
             elif rule.metric != "verdicts":
