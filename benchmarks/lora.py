@@ -26,6 +26,7 @@ meaningless).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -132,6 +133,7 @@ def run(
 
     from cogumi_train import lora
 
+    gc.collect()
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
     result = lora(
@@ -225,7 +227,7 @@ def main() -> int:
             preset["vocab_size"],
         )
         print(
-            f"{name} Llama, {parameters / 1e6:.0f}M parameters, built in "
+            f"{name} Llama, {parameters / 1e6:.1f}M parameters, built in "
             f"{time.perf_counter() - started:.1f} s on {card}"
         )
         for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:

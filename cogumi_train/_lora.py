@@ -488,6 +488,9 @@ def lora(
         title = f"{lineage['kind']} r={rank} on {base_path.name} ({encoded.path.name})"
         _write_curve(folder, curve, title)
     accelerator.wait_for_everyone()
+    # the accelerator holds the prepared model: let it go before the caller trains again
+    del model, optimizer, loader
+    accelerator.free_memory()
     return LoraResult(
         out=folder,
         steps=len(curve),
