@@ -227,6 +227,8 @@ def child(source: str, out: str, report: str, workers: int) -> None:
                 "bands": result.bands,
                 "rows": result.rows,
                 "workers": result.workers,
+                "cpu_s_main_and_workers": _cpu_seconds(resource.RUSAGE_SELF)
+                + _cpu_seconds(resource.RUSAGE_CHILDREN),
                 "peak_rss_main_mib": _own_peak_rss_kib() / kib,
                 "peak_rss_largest_worker_mib": resource.getrusage(
                     resource.RUSAGE_CHILDREN
@@ -235,6 +237,11 @@ def child(source: str, out: str, report: str, workers: int) -> None:
             }
         )
     )
+
+
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _own_peak_rss_kib() -> int:
@@ -252,7 +259,7 @@ def run_naive(source: Path, limit: int) -> dict[str, Any]:
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
     kept: dict[str, MinHash] = {}
     removed: set[str] = set()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with source.open() as handle, open(os.devnull, "w") as sink:
         for n, line in enumerate(handle):
             if n == limit:
@@ -267,11 +274,12 @@ def run_naive(source: Path, limit: int) -> dict[str, Any]:
             lsh.insert(record["id"], m)
             kept[record["id"]] = m
             sink.write(line)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     return {
         "records": min(limit, n + 1),
         "seconds": seconds,
         "us_per_record": seconds / min(limit, n + 1) * 1e6,
+        "cpu_us_per_record": cpu / min(limit, n + 1) * 1e6,
         "removed_ids": removed,
         "index_records": len(kept),
     }
@@ -351,6 +359,7 @@ def main() -> None:
         cogumi["accuracy"] = score(removed, truth_)
         cogumi["accuracy_on_naive_records"] = score(removed & first, naive_truth)
         cogumi["us_per_record"] = cogumi["seconds"] / args.docs * 1e6
+        cogumi["cpu_us_per_record"] = cogumi["cpu_s_main_and_workers"] / args.docs * 1e6
         source.unlink()
 
         large: dict[str, Any] | None = None
@@ -388,6 +397,8 @@ def main() -> None:
         "naive_per_record_loop": naive,
         "cogumi": cogumi,
         "throughput_ratio_cogumi_over_naive": ratio,
+        "cpu_time_ratio_naive_over_cogumi": naive["cpu_us_per_record"]
+        / cogumi["cpu_us_per_record"],
         "index_memory": memory,
         "large": {"records": args.large, **(large or {})},
     }
@@ -417,6 +428,10 @@ def main() -> None:
         )
         print(f"\n{args.large:,} records: {large['seconds']:.1f} s measured")
     print(f"throughput ratio (records/s, cogumi over naive loop): {ratio:.1f}x")
+    print(
+        f"CPU time per record: naive {naive['cpu_us_per_record']:.0f} us, cogumi "
+        f"{cogumi['cpu_us_per_record']:.0f} us (main and workers together)"
+    )
     print(
         f"index bytes per kept record: datasketch MinHashLSH "
         f"{memory['datasketch_minhashlsh_dict_bytes_per_record']:.0f}, "

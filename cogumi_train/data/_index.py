@@ -59,23 +59,25 @@ class SortedRuns:
 class Kept:
     """The records kept so far, numbered in the order kept: ids, lines and signatures."""
 
+    BLOCK = 1 << 16  # signatures are stored in blocks of this many: no copy as they grow
+
     def __init__(self, num_perm: int) -> None:
         self.ids: list[Any] = []
         self.lines: list[int] = []
+        self._num_perm = num_perm
         # the low 16 bits of each MinHash value: half the memory, and two different values
         # agree by chance with probability 2**-16, which moves an estimate by < 0.0001
-        self._sigs = np.empty((1024, num_perm), dtype=np.uint16)
+        self._blocks: list[np.ndarray] = []
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def add(self, key: Any, line: int, sig: np.ndarray) -> int:
         number = len(self.ids)
-        if number == len(self._sigs):
-            grown = np.empty((2 * number, self._sigs.shape[1]), dtype=np.uint16)
-            grown[:number] = self._sigs
-            self._sigs = grown
-        self._sigs[number] = sig
+        block, offset = divmod(number, self.BLOCK)
+        if block == len(self._blocks):
+            self._blocks.append(np.empty((self.BLOCK, self._num_perm), dtype=np.uint16))
+        self._blocks[block][offset] = sig
         self.ids.append(key)
         self.lines.append(line)
         return number
@@ -86,9 +88,9 @@ class Kept:
         """The candidate most similar to ``sig`` by estimated Jaccard, if at ``threshold``."""
         if not candidates:
             return None, 0.0
-        rows = np.asarray(candidates)
-        agree = (self._sigs[rows] == sig.astype(np.uint16)).mean(axis=1)
-        best = int(np.lexsort((rows, -agree))[0])  # most similar, then earliest
+        rows = np.stack([self._blocks[n // self.BLOCK][n % self.BLOCK] for n in candidates])
+        agree = (rows == sig.astype(np.uint16)).mean(axis=1)
+        best = int(np.lexsort((np.asarray(candidates), -agree))[0])  # most similar, then earliest
         if agree[best] < threshold:
             return None, float(agree[best])
-        return int(rows[best]), float(agree[best])
+        return candidates[best], float(agree[best])

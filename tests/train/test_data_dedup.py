@@ -108,6 +108,18 @@ def test_a_cluster_keeps_only_its_first_record(tmp_path: Path) -> None:
     assert result.removed == 5
 
 
+def test_signatures_stored_in_many_blocks_are_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cogumi_train.data._index.Kept.BLOCK", 4)
+    texts = [prose(60 + i) for i in range(10)]
+    records = [{"id": i, "text": t} for i, t in enumerate(texts)]
+    records += [{"id": 10 + i, "text": substitute(t, [30])} for i, t in enumerate(texts)]
+    result, kept, removed = run(tmp_path, records)
+    assert [r["duplicate_of"] for r in removed] == list(range(10))
+    assert result.kept == 10
+
+
 def test_kept_lines_are_written_exactly_as_read_in_input_order(tmp_path: Path) -> None:
     lines = [
         json.dumps({"text": prose(10 + i), "n": i}, indent=None, separators=(",", ":"))
