@@ -23,7 +23,15 @@ from ._consistency import (
     verdict_distribution_reducer,
     verdict_of,
 )
-from ._pass_at_k import parse_k, pass_at_k, pass_at_k_reducers
+from ._pass_at_k import (
+    check_k,
+    parse_k,
+    pass_at_k,
+    pass_at_k_label,
+    pass_at_k_metric,
+    pass_at_k_reducers,
+    with_pass_at_k,
+)
 from ._verdicts import (
     VERDICT_KEYS,
     VerdictRates,
@@ -44,6 +52,7 @@ __all__ = [
     "answer_agreement",
     "answer_consistency",
     "answer_key",
+    "check_k",
     "consistency",
     "is_consistent",
     "error_rate",
@@ -56,6 +65,8 @@ __all__ = [
     "parse_k",
     "pass_at_k",
     "pairwise_agreement",
+    "pass_at_k_label",
+    "pass_at_k_metric",
     "pass_at_k_reducers",
     "preference_rate",
     "tie_rate",
@@ -67,4 +78,5 @@ __all__ = [
     "verdict_rates",
     "VerdictRates",
     "win_rate",
+    "with_pass_at_k",
 ]

@@ -9,7 +9,14 @@ from inspect_ai.solver import Solver, TaskState, generate, solver
 
 from ..data import HumanEvalProblem, RecordSet, load_humaneval
 from ..judge import judge_scorers
-from ..metrics import agreement, consistency, majority_accuracy, parse_k, pass_at_k_reducers
+from ..metrics import (
+    agreement,
+    check_k,
+    consistency,
+    majority_accuracy,
+    parse_k,
+    with_pass_at_k,
+)
 from ..sandbox import ExecutionResult, Limits, Outcome, Program, SandboxError
 from ._code_extract import ExtractedCode, extract_code
 from ._code_run import check_sandbox, run_program, task_sandbox
@@ -174,7 +181,8 @@ def humaneval(
     Args:
         style: ``"chat"`` (fenced whole function) or ``"completion"`` (continue the prompt).
         epochs: samples per problem (default 1; Inspect's ``--epochs`` also sets it).
-        k: the k of pass@k, e.g. ``1,10``; each k <= epochs; logged as reducers ``pass_at_<k>``.
+        k: the k of pass@k, e.g. ``1,10``; each k <= epochs; reported as metrics ``pass@<k>``
+            (Inspect's ``pass_at`` estimator over each problem's epochs).
         sandbox: ``"local"`` (Cogumi's process sandbox) or ``"docker"`` (Inspect's docker
             sandbox; needs a running Docker engine).
         timeout: wall-clock seconds per program.
@@ -193,7 +201,7 @@ def humaneval(
         baselines: baseline store folder, .jsonl file or eval log (default results/baselines).
     """
     ks = parse_k(k)
-    reducers = pass_at_k_reducers(ks, epochs)
+    check_k(ks, epochs)
     check_sandbox(sandbox)
     records = load_humaneval(data_dir=data_dir, strict=strict, verify=verify)
     limits = Limits(timeout_s=timeout, memory_mb=memory_mb)
@@ -201,7 +209,7 @@ def humaneval(
         dataset=MemoryDataset(humaneval_samples(records), name="humaneval"),
         solver=[humaneval_prompt(style), generate()],
         scorer=[
-            humaneval_tests(timeout=timeout, memory_mb=memory_mb, sandbox=sandbox),
+            with_pass_at_k(humaneval_tests(timeout=timeout, memory_mb=memory_mb, sandbox=sandbox), ks),
             *judge_scorers(
                 "humaneval",
                 judge,
@@ -215,7 +223,7 @@ def humaneval(
                 descriptor=HUMANEVAL,
             ),
         ],
-        epochs=Epochs(epochs or 1, reducers),
+        epochs=Epochs(epochs or 1),
         sandbox=task_sandbox(sandbox, limits),
         metadata=dataset_metadata(
             "humaneval",

@@ -108,12 +108,17 @@ def test_pass_at_k_over_epochs_matches_enumeration(
         return p.canonical_solution if right else "    raise NotImplementedError\n"
 
     log = _run(tmp_path, respond, task=humaneval(style="completion", epochs=4, k="1,2,4"), limit=5)
-    assert log.eval.config.epochs_reducer == ["pass_at_1", "pass_at_2", "pass_at_4"]
-    # the unreduced consistency metrics are an extra entry without a reducer
-    metrics = {s.reducer: s.metrics["accuracy"].value for s in log.results.scores if s.reducer}  # type: ignore[union-attr]
+    metrics = {n: m.value for s in log.results.scores for n, m in s.metrics.items()}  # type: ignore[union-attr]
     for k in (1, 2, 4):
         expected = sum(enumerated_pass_at_k(4, min(c, 4), k) for c in range(5)) / 5
-        assert metrics[f"pass_at_{k}"] == pytest.approx(float(expected))
+        assert metrics[f"pass@{k}"] == pytest.approx(float(expected))
+
+
+def test_pass_at_k_results_are_named_pass_at_k_not_repeated_accuracy(tmp_path: Path) -> None:
+    log = _run(tmp_path, lambda prompt: "", task=humaneval(style="completion", epochs=2, k="1,2"), limit=2)
+    shown = [(s.name, n) for s in log.results.scores for n in s.metrics]  # type: ignore[union-attr]
+    assert ("humaneval_tests", "pass@1") in shown and ("humaneval_tests", "pass@2") in shown
+    assert len(shown) == len(set(shown)), shown
 
 
 def test_empty_answer_is_incorrect_and_says_empty(tmp_path: Path) -> None:

@@ -45,11 +45,9 @@ def test_task_file_logs_three_scored_epochs_per_sample_with_answer(tmp_path: Pat
     log = read_eval_log(
         str(_inspect_eval(tmp_path, "tasks/code.py", "--limit", "5", "--epochs", "3"))
     )
-    assert (log.status, log.eval.task, log.eval.config.epochs_reducer) == (
-        "success",
-        "humaneval",
-        ["pass_at_1"],
-    )
+    assert (log.status, log.eval.task) == ("success", "humaneval")
+    metrics = {n for s in log.results.scores for n in s.metrics} if log.results else set()
+    assert "pass@1" in metrics
     samples = log.samples or []
     assert sorted((s.id, s.epoch) for s in samples) == [
         (f"HumanEval/{i}", e) for i in range(5) for e in (1, 2, 3)
