@@ -301,6 +301,57 @@ def release(decoded: dict[str, Any], device: str) -> None:
         torch.cuda.empty_cache()
 
 
+def measure(
+    name: str,
+    parent: Path,
+    work: Path,
+    calibration: Any,
+    preset: dict[str, Any],
+    device: str,
+    texts: list[str],
+    prompt_ids: list[list[int]],
+    parent_tokens: list[list[int]],
+) -> dict[str, Any]:
+    """Compress the parent with one recipe, then decode and compare with the parent."""
+    from cogumi_compress import RECIPES as ALL_RECIPES
+    from cogumi_compress import compress
+
+    done = compress(
+        parent,
+        recipe=name,
+        out=work / name,
+        calibration=calibration,
+        device=device,
+        max_seq_length=preset["max_seq_length"],
+    )
+    gc.collect()
+    decoded = decode(done.out, texts, preset["new_tokens"], device)
+    try:
+        forced = teacher_forced_agreement(decoded["backend"], prompt_ids, parent_tokens, device)
+    finally:
+        release(decoded, device)
+    row = {
+        "recipe": name,
+        "method": ALL_RECIPES[name].method,
+        "compress_seconds": round(done.seconds, 2),
+        "bytes_on_disk": done.report.bytes_on_disk,
+        "parent_bytes": done.report.parent_bytes,
+        "size_ratio": done.report.size_ratio,
+        "bits_per_weight": done.report.targeted_bits_per_parameter,
+        "effective_bits_per_parameter": done.report.effective_bits_per_parameter,
+        "sparsity": done.report.sparsity,
+        "layers_following_2of4": done.report.layers_following_2of4,
+        "decode": {k: decoded[k] for k in ("seconds", "output_tokens", "tokens_per_s")},
+        "agreement": {**agreement(parent_tokens, decoded["tokens"]), "teacher_forced_top1": forced},
+    }
+    print(
+        f"{name}: {row['compress_seconds']} s, {row['size_ratio']}x smaller, "
+        f"top-1 agreement {forced:.1%}",
+        flush=True,
+    )
+    return row
+
+
 def table(result: dict[str, Any]) -> str:
     head = (
         f"{'model':<14} {'compress s':>10} {'size ratio':>10} {'bits/w':>7} {'sparsity':>8} "
@@ -313,8 +364,8 @@ def table(result: dict[str, Any]) -> str:
         f"{parent['tokens_per_s']:>12,.0f} {'-':>9} {'-':>7} {'-':>7}"
     )
     for row in result["recipes"]:
-        if row.get("skipped"):
-            lines.append(f"{row['recipe']:<14} skipped: {row['skipped']}")
+        if row.get("skipped") or row.get("error"):
+            lines.append(f"{row['recipe']:<14} {row.get('skipped') or row.get('error')}")
             continue
         agree = row["agreement"]
         lines.append(
@@ -350,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import cogumi_eval.model._provider  # noqa: F401  registers cogumi/ without an installed entry point
     from cogumi_compress import RECIPES as ALL_RECIPES
-    from cogumi_compress import calibration_set, compress
+    from cogumi_compress import calibration_set
     from cogumi_eval.data import resolve_data_dir
 
     preset = dict(PRESETS["tiny" if args.tiny else "0.5b"])
@@ -407,43 +458,16 @@ def main(argv: list[str] | None = None) -> int:
         if recipe.needs_accelerator and device == "cpu":
             result["recipes"].append({"recipe": name, "skipped": "needs a GPU"})
             continue
-        done = compress(
-            parent,
-            recipe=name,
-            out=work / name,
-            calibration=calibration,
-            device=device,
-            max_seq_length=preset["max_seq_length"],
-        )
-        gc.collect()
-        decoded = decode(done.out, texts, preset["new_tokens"], device)
-        forced = teacher_forced_agreement(decoded["backend"], prompt_ids, parent_tokens, device)
-        row = {
-            "recipe": name,
-            "method": recipe.method,
-            "compress_seconds": round(done.seconds, 2),
-            "bytes_on_disk": done.report.bytes_on_disk,
-            "parent_bytes": done.report.parent_bytes,
-            "size_ratio": done.report.size_ratio,
-            "bits_per_weight": done.report.targeted_bits_per_parameter,
-            "effective_bits_per_parameter": done.report.effective_bits_per_parameter,
-            "sparsity": done.report.sparsity,
-            "layers_following_2of4": done.report.layers_following_2of4,
-            "decode": {k: decoded[k] for k in ("seconds", "output_tokens", "tokens_per_s")},
-            "agreement": {
-                **agreement(parent_tokens, decoded["tokens"]),
-                "teacher_forced_top1": forced,
-            },
-        }
-        release(decoded, device)
+        try:
+            row = measure(
+                name, parent, work, calibration, preset, device, texts, prompt_ids, parent_tokens
+            )
+        except Exception as ex:  # one recipe's failure must not lose the others' figures
+            row = {"recipe": name, "error": f"{type(ex).__name__}: {ex}"}
+            print(f"{name}: FAILED {row['error']}", flush=True)
         result["recipes"].append(row)
         result["seconds"] = round(time.perf_counter() - started, 1)
         out.write_text(json.dumps(result, indent=2) + "\n")  # partial results survive a timeout
-        print(
-            f"{name}: {row['compress_seconds']} s, {row['size_ratio']}x smaller, "
-            f"top-1 agreement {forced:.1%}",
-            flush=True,
-        )
 
     result["seconds"] = round(time.perf_counter() - started, 1)
     out.write_text(json.dumps(result, indent=2) + "\n")
