@@ -87,7 +87,7 @@ class Category:
 
     @property
     def decoding(self) -> str:
-        return "greedy" if self.temperature <= 0 else f"sampled (temperature {self.temperature:g})"
+        return "greedy" if self.temperature <= 0 else f"sampled T={self.temperature:g}"
 
     def consistent(self, votes: int, answers: int) -> bool:
         if answers == 0 or votes == 0:
@@ -313,20 +313,20 @@ class DistillResult:
 
         console = console or Console(soft_wrap=True)
         table = Table(title=f"Distillation -> {self.out}")
-        for header in (
+        headers = (
             "category",
             "decoding",
             "n",
             "prompts",
             "consistent",
-            "correct / ref",
-            "kept prompts",
-            "kept answers",
+            "correct/ref",
+            "kept",
+            "SFT records",
             "dropped",
-        ):
-            table.add_column(
-                header, justify="left" if header in ("category", "decoding", "dropped") else "right"
-            )
+        )
+        for header in headers:
+            left = header in ("category", "decoding", "dropped")
+            table.add_column(header, justify="left" if left else "right")
         rows = [(name, self.counts[name]) for name in self.counts]
         for name, counts in [*rows, ("total", self.total)]:
             category = self.categories.get(name)
@@ -337,7 +337,7 @@ class DistillResult:
                 str(category.n) if category else "",
                 str(counts.prompts),
                 str(counts.consistent),
-                f"{counts.correct} / {counts.with_reference}" if counts.with_reference else "-",
+                f"{counts.correct}/{counts.with_reference}" if counts.with_reference else "-",
                 str(counts.kept_prompts),
                 str(counts.kept_answers),
                 dropped,

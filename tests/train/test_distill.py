@@ -240,4 +240,4 @@ def test_taught_model_distils_the_questions_it_answers_right(
     assert code == 0
     kept = {json.loads(line)["id"] for line in (tmp_path / "sft.jsonl").read_text().splitlines()}
     assert kept == set(_taught.TAUGHT_IDS[:4])
-    assert "kept answers" in capsys.readouterr().out
+    assert "SFT records" in capsys.readouterr().out
