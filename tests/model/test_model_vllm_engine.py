@@ -179,3 +179,21 @@ def test_a_lora_adapter_through_vllm_answers_as_hf_with_the_adapter(
 
     assert completions(with_lora) == completions(hf_lora)
     assert completions(with_lora) != completions(vllm_log)  # the adapter changes the answers
+
+
+@pytest.mark.skipif(
+    os.environ.get("COGUMI_VLLM_TP2") != "1" or len(os.sched_getaffinity(0)) < 2,
+    reason="two CPU ranks take ~4 minutes to start on a 2-core machine; set COGUMI_VLLM_TP2=1",
+)
+def test_tensor_parallel_2_on_cpu_answers_as_one_rank(
+    vllm_log: Any, model_dir: Path, tmp_path: Path
+) -> None:
+    from cogumi_eval.model import read_lineage
+
+    sharded = run(
+        model_dir, tmp_path, backend="vllm", max_model_len=1024, enforce_eager=True,
+        tensor_parallel_size=2,
+    )  # fmt: skip
+
+    assert completions(sharded) == completions(vllm_log)
+    assert read_lineage(sharded)["determinism"]["tensor_parallel_size"] == 2
