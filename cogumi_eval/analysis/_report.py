@@ -289,9 +289,10 @@ def _comparison(logset: LogSet, a: str, b: str) -> Section:
         + "."
     )
     summary = paired_summary(paired)
+    section.paragraphs.append(_legend(a, b))
     row: dict[str, Any] = {
-        f"{a} accuracy": _pct(paired["a_correct"].mean()),
-        f"{b} accuracy": _pct(paired["b_correct"].mean()),
+        "A accuracy": _pct(paired["a_correct"].mean()),
+        "B accuracy": _pct(paired["b_correct"].mean()),
     }
     if summary.accuracy is not None:
         ci = summary.accuracy.interval
@@ -301,14 +302,14 @@ def _comparison(logset: LogSet, a: str, b: str) -> Section:
         test = summary.mcnemar or summary.accuracy
         row["p (two-sided)"] = f"{_p(test.pvalue)} ({test.test})"
     row.update(better=summary.better, worse=summary.worse, same=summary.same)
-    section.tables.append((f"Accuracy, question by question ({b} − {a}).", pd.DataFrame([row])))
+    section.tables.append(("Accuracy, question by question (B − A).", pd.DataFrame([row])))
     if summary.verdicts is not None:
         shift = summary.verdicts
         table = pd.DataFrame(
             {
                 "verdict": list(shift.categories),
-                a: [_pct(shift.baseline_rates[c]) for c in shift.categories],
-                b: [_pct(shift.candidate_rates[c]) for c in shift.categories],
+                "A": [_pct(shift.baseline_rates[c]) for c in shift.categories],
+                "B": [_pct(shift.candidate_rates[c]) for c in shift.categories],
             }
         )
         ci = shift.interval
@@ -326,10 +327,10 @@ def _comparison(logset: LogSet, a: str, b: str) -> Section:
     if not worse.empty:
         columns = ["id", "subject", "target", "a_answer", "b_answer"]
         shown = worse[[c for c in columns if not worse[c].isna().all()]].rename(
-            columns={"a_answer": f"{a} answer", "b_answer": f"{b} answer"}
+            columns={"a_answer": "A answer", "b_answer": "B answer"}
         )
         section.tables.append(
-            (f"Questions {b} got wrong that {a} got right (first {WORST_QUESTIONS}).", shown)
+            (f"Questions B got wrong that A got right (first {WORST_QUESTIONS}).", shown)
         )
     if paired["subject"].notna().any():
         deltas = subject_deltas(paired)
@@ -337,7 +338,7 @@ def _comparison(logset: LogSet, a: str, b: str) -> Section:
             a_accuracy=deltas["a_accuracy"].map(_pct),
             b_accuracy=deltas["b_accuracy"].map(_pct),
             delta=deltas["delta"].map(_points),
-        ).rename(columns={"a_accuracy": f"{a}", "b_accuracy": f"{b}"})
+        ).rename(columns={"a_accuracy": "A", "b_accuracy": "B"})
         section.plots.append(
             _render("subjects", "Per-subject accuracy change", plot_subject_deltas(deltas))
         )
@@ -355,19 +356,20 @@ def _gate(logset: LogSet, a: str, b: str, spec: Path) -> tuple[Section, int]:
     report = evaluate_gate(baseline.location, candidate.location, spec)
     section = Section(f"Gate: {spec.name}")
     section.banner = ("pass" if report.exit_code == 0 else "fail", report.summary())
+    section.paragraphs.append(_legend(a, b, "baseline", "candidate"))
+    # the figures as `cogumi gate` prints them: values with intervals, p in the CLI's notation
     rows = [
         {
             "rule": r.name,
-            "task / metric": f"{r.task} / {r.metric}",
-            a: _number(r.baseline),
-            b: _number(r.candidate),
-            "delta (interval)": _delta(r.delta, r.delta_interval),
-            "margin": _number(r.margin),
-            "test": r.test or "",
-            "p (adjusted)": f"{_p(r.pvalue)} ({_p(r.pvalue_adjusted)})"
-            if r.pvalue is not None
-            else "",
             "verdict": r.verdict,
+            "task / metric": f"{r.task} / {r.metric}",
+            "baseline": _with_interval(r.baseline, r.baseline_interval),
+            "candidate": _with_interval(r.candidate, r.candidate_interval),
+            "delta [interval]": _delta(r.delta, r.delta_interval),
+            "margin": _number(r.margin) or "–",
+            "p (adj.)": f"{_p(r.pvalue)} ({_p(r.pvalue_adjusted)})"
+            if r.pvalue is not None
+            else "–",
         }
         for r in report.rules
     ]
@@ -375,7 +377,11 @@ def _gate(logset: LogSet, a: str, b: str, spec: Path) -> tuple[Section, int]:
         (f"Rules of {report.spec}; {report.correction_note()}.", pd.DataFrame(rows))
     )
     reasons = pd.DataFrame(
-        {"rule": [r.name for r in report.rules], "why": [r.reason for r in report.rules]}
+        {
+            "rule": [r.name for r in report.rules],
+            "test": [f"{r.test}; n {r.n}" if r.test else "" for r in report.rules],
+            "why": [r.reason for r in report.rules],
+        }
     )
     section.tables.append(("", reasons))
     section.paragraphs.extend(f"Warning: {w}" for w in report.warnings)
@@ -399,20 +405,36 @@ def _png_name(out: Path, plot: Plot) -> str:
     return f"{out.stem}-{plot.name}.png"
 
 
+def _legend(a: str, b: str, a_name: str = "A", b_name: str = "B") -> str:
+    """Run labels are long; tables name the runs by a short name, and this line says which is which."""
+    return f"{a_name}: {a}. {b_name}: {b}."
+
+
 def _number(value: float | None) -> str:
     return "" if value is None or pd.isna(value) else f"{value:.3f}"
 
 
-def _delta(value: float | None, interval: Any) -> str:
+def _with_interval(value: float | None, interval: Any) -> str:
+    """``0.563 [0.536, 0.589]``, as ``cogumi gate`` prints a value."""
     if value is None or pd.isna(value):
-        return ""
-    return f"{value:+.3f}" + (f" ({interval.low:+.3f} to {interval.high:+.3f})" if interval else "")
+        return "–"
+    return f"{value:.3f}" + (f" [{interval.low:.3f}, {interval.high:.3f}]" if interval else "")
+
+
+def _delta(value: float | None, interval: Any) -> str:
+    """``-0.215 [-0.244, -0.187]``, as ``cogumi gate`` prints a difference."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:+.3f}" + (f" [{interval.low:+.3f}, {interval.high:+.3f}]" if interval else "")
+
+
 
 
 def _p(value: float | None, equals: str = "") -> str:
+    """``8.2e-37`` below 0.001, else three decimals, as ``cogumi gate`` prints a p-value."""
     if value is None or pd.isna(value):
-        return ""
-    return "< 0.001" if value < 0.001 else f"{equals}{value:.3f}"
+        return "–"
+    return f"{equals}{value:.2g}" if value < 0.001 else f"{equals}{value:.3f}"
 
 
 def _pct(value: Any, decimals: int = 1) -> str:
@@ -429,14 +451,15 @@ def _stamp() -> str:
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #212529;
-       max-width: 1100px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+       max-width: 1240px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #dee2e6; padding-bottom: 0.2rem; }
 .meta { color: #6c757d; font-size: 0.9rem; }
 table { border-collapse: collapse; margin: 0.2rem 0 1rem; font-size: 0.88rem; }
-th, td { border: 1px solid #dee2e6; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top;
+th, td { border: 1px solid #dee2e6; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top;
          white-space: nowrap; }
-.warning td { white-space: normal; }
+/* names and reasons wrap, so the figures and the verdict fit at 1280 px without scrolling */
+td:first-child, .warning td { white-space: normal; min-width: 8rem; }
 .scroll { overflow-x: auto; }
 th { background: #f1f3f5; }
 p.caption { color: #495057; font-size: 0.9rem; margin: 0.8rem 0 0.2rem; }

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +61,7 @@ def test_report_compares_the_named_baseline_and_candidate(analysis_logs, tmp_pat
     text = out.read_text()
     assert "## merged against sft" in text
     assert (
-        "| 80.0% | 44.0% | -36.0 pp (-49.4 pp to -22.6 pp) | < 0.001 (mcnemar-exact) | 0 | 18 | 32 |"
+        "| 80.0% | 44.0% | -36.0 pp (-49.4 pp to -22.6 pp) | 7.6e-06 (mcnemar-exact) | 0 | 18 | 32 |"
         in text
     )
     assert "| tie | 70.0% | 28.0% |" in text
@@ -102,19 +105,19 @@ def test_cli_rejects_a_baseline_without_a_candidate(analysis_logs, tmp_path, cap
     assert "both --baseline and --candidate" in capsys.readouterr().err
 
 
-def test_html_report_renders_in_headless_chromium(analysis_logs, tmp_path):
+def _chromium() -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip(
             "Debian's chromium is not installed (apt-get install chromium): cannot screenshot the report"
         )
-    from matplotlib.image import imread
+    return chromium
 
-    page = analysis.write_report(analysis_logs.series, tmp_path / "report.html")
-    shot = tmp_path / "shot.png"
-    subprocess.run(
+
+def _headless(page: Path, tmp_path: Path, width: int, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
-            chromium,
+            _chromium(),
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -123,14 +126,51 @@ def test_html_report_renders_in_headless_chromium(analysis_logs, tmp_path):
             "--disable-sync",
             "--no-first-run",
             f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=1200,2400",
+            f"--window-size={width},2400",
+            *args,
             page.resolve().as_uri(),
         ],
         check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+
+
+# Written into a copy of the page: which tables scroll sideways, and whether the page does.
+_MEASURE = """<script>
+const overflowing = [...document.querySelectorAll("div.scroll")]
+  .filter(d => d.scrollWidth > d.clientWidth + 1)
+  .map(d => d.previousElementSibling ? d.previousElementSibling.textContent.slice(0, 40) : "?");
+const page = document.documentElement.scrollWidth > window.innerWidth;
+document.body.insertAdjacentHTML("beforeend",
+  `<pre id="measured">${JSON.stringify({overflowing, page, width: window.innerWidth})}</pre>`);
+</script>"""
+
+
+def test_gate_and_paired_tables_fit_1280_px_without_scrolling(analysis_logs, tmp_path):
+    spec = tmp_path / "gate.toml"
+    spec.write_text(TIE_AND_ACCURACY_RULES)
+    page = analysis.write_report(
+        analysis_logs.series, tmp_path / "report.html",
+        baseline=str(analysis_logs.series[0]), candidate=str(analysis_logs.series[2]), spec=spec,
+    )
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.read_text().replace("</body>", _MEASURE + "</body>"))
+    dom = _headless(measured, tmp_path, 1280, "--dump-dom").stdout
+    found = json.loads(html.unescape(dom.rsplit('<pre id="measured">', 1)[1].split("</pre>")[0]))
+    assert found == {"overflowing": [], "page": False, "width": 1280}
+    shot = tmp_path / "gate-1280.png"
+    _headless(page, tmp_path, 1280, f"--screenshot={shot}")
+    assert shot.stat().st_size > 0
+
+
+def test_html_report_renders_in_headless_chromium(analysis_logs, tmp_path):
+    from matplotlib.image import imread
+
+    page = analysis.write_report(analysis_logs.series, tmp_path / "report.html")
+    shot = tmp_path / "shot.png"
+    _headless(page, tmp_path, 1200, f"--screenshot={shot}")
     pixels = (imread(shot)[:, :, :3] * 255).round().astype(int)
     assert pixels.shape[:2] == (2400, 1200)
     # the verdict plot is on the page: its tie colour fills many pixels
@@ -175,7 +215,10 @@ def test_report_with_a_spec_shows_the_gate_and_exits_as_the_gate(analysis_logs, 
     assert code == 1  # the tie collapse is a regression, as for cogumi gate
     assert "gate FAILED (regression)" in capsys.readouterr().out
     assert "## Gate: gate.toml" in text
-    assert "| gsm8k tie rate | gsm8k / tie_rate | 0.700 | 0.280 |" in text
+    assert (
+        "| gsm8k tie rate | fail | gsm8k / tie_rate | 0.700 [0.562, 0.809] | 0.280 [0.175, 0.417] "
+        "| -0.420 [-0.598, -0.242] | 0.050 | 2.3e-05 (2.3e-05) |"
+    ) in text
     # the gate comes right after the runs, before the plots
     assert text.index("## Gate") < text.index("## Accuracy")
 
