@@ -135,9 +135,8 @@ def dedup(
     # only datasketch's optimiser is used from it: the banding for threshold and num_perm
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=BANDING_WEIGHTS)
     bands, rows = lsh.b, lsh.r
-    kept = Kept(num_perm)
-    exact_index, band_index = SortedRuns(), SortedRuns()
-    counts = dict(read=0, kept=0, exact=0, near=0, empty=0, bad=0, line_ids=0)
+    clusters = _Clusters(num_perm, bands, threshold)
+    counts = dict(read=0, exact=0, near=0, empty=0, bad=0, line_ids=0)
     first_bad: list[BadLine] = []
     setup = (path, id_field, num_perm, ngram, bands, rows)
     with (
@@ -147,18 +146,13 @@ def dedup(
         Progress("dedup", src, enabled=progress) as bar,
         OrderedPool(_hash_batch, _init_worker, setup, n_workers) as pool,
     ):
-        for batch, (entries, sigs, exact, keys) in pool.map(batches(handle)):
+        for batch, hashed in pool.map(batches(handle)):
             bar.advance(sum(len(raw) + 1 for _, raw in batch), len(batch))
-            # matches among the records kept in earlier batches, found for the whole batch
-            exact_earlier = _first_match(*exact_index.find(exact))
-            near_earlier = _matches(*band_index.find(keys.ravel()), bands)
-            # and among those kept earlier in this batch, found record by record
-            exact_here: dict[int, int] = {}
-            bands_here: dict[int, list[int]] = {}
-            exact_list = exact.tolist()
-            new: list[int] = []
-            row = -1
-            for (line, raw), entry in zip(batch, entries, strict=True):
+            entries = hashed[0]
+            decisions = clusters.decide(*hashed)
+            for (line, raw), entry, (kind, match, similarity) in zip(
+                batch, entries, decisions, strict=True
+            ):
                 if len(entry) == 2:
                     bad = BadLine(str(src), line, entry[1])
                     check_bad(bad, strict)
@@ -167,52 +161,20 @@ def dedup(
                         first_bad.append(bad)
                     continue
                 counts["read"] += 1
-                _, key, from_line, has_words = entry
-                counts["line_ids"] += from_line
-                if not has_words:
-                    counts["empty"] += 1
-                    if removed:
-                        removed.write(report_line(_removed(key, line, "empty"), raw))
+                counts["line_ids"] += entry[2]
+                if kind == "keep":
+                    sink.write(raw.decode("utf-8") + "\n")
                     continue
-                row += 1
-                match = exact_earlier.get(row)
-                if match is None:
-                    match = exact_here.get(exact_list[row])
-                if match is not None:
-                    counts["exact"] += 1
-                    if removed:
-                        fields = _removed(key, line, "exact", kept, match, 1.0)
-                        removed.write(report_line(fields, raw))
-                    continue
-                band_keys = keys[row].tolist()
-                candidates = near_earlier.get(row, set())
-                for band_key in band_keys:
-                    candidates.update(bands_here.get(band_key, ()))
-                if candidates:
-                    match, similarity = kept.closest(sigs[row], sorted(candidates), threshold)
-                    if match is not None:
-                        counts["near"] += 1
-                        if removed:
-                            fields = _removed(key, line, "near", kept, match, similarity)
-                            removed.write(report_line(fields, raw))
-                        continue
-                number = kept.add(key, line, sigs[row])
-                exact_here[exact_list[row]] = number
-                for band_key in band_keys:
-                    bands_here.setdefault(band_key, []).append(number)
-                new.append(row)
-                sink.write(raw.decode("utf-8") + "\n")
-            if new:
-                numbers = np.arange(len(kept) - len(new), len(kept))
-                exact_index.add(exact[new], numbers)
-                band_index.add(keys[new].ravel(), np.repeat(numbers, bands))
-        counts["kept"] = len(kept)
+                counts[kind] += 1
+                if removed:
+                    fields = _removed(entry[1], line, kind, clusters.kept, match, similarity)
+                    removed.write(report_line(fields, raw))
     return DedupResult(
         source=src,
         out=Path(out),
         report=Path(report) if report else None,
         read=counts["read"],
-        kept=counts["kept"],
+        kept=len(clusters.kept),
         exact_duplicates=counts["exact"],
         near_duplicates=counts["near"],
         empty=counts["empty"],
@@ -228,6 +190,69 @@ def dedup(
         id_field=id_field,
         ids_from_lines=counts["line_ids"],
     )
+
+
+class _Clusters:
+    """The records kept so far; decides, in input order, whether each new one duplicates one.
+
+    A batch's matches among records kept in earlier batches are looked up for the whole
+    batch at once; matches among records kept earlier in the same batch, record by record.
+    """
+
+    def __init__(self, num_perm: int, bands: int, threshold: float) -> None:
+        self.kept = Kept(num_perm)
+        self._exact, self._bands = SortedRuns(), SortedRuns()
+        self._n_bands, self._threshold = bands, threshold
+
+    def decide(
+        self, entries: list[Entry], sigs: np.ndarray, exact: np.ndarray, keys: np.ndarray
+    ) -> list[tuple[str, int | None, float]]:
+        """Per entry ``(kind, kept record it duplicates, estimated Jaccard)``; kind is
+        ``keep``, ``exact``, ``near``, ``empty``, or ``bad`` for a line that is no record."""
+        exact_earlier = _first_match(*self._exact.find(exact))
+        near_earlier = _matches(*self._bands.find(keys.ravel()), self._n_bands)
+        exact_here: dict[int, int] = {}
+        bands_here: dict[int, list[int]] = {}
+        exact_list = exact.tolist()
+        decisions: list[tuple[str, int | None, float]] = []
+        new: list[int] = []
+        row = -1
+        for entry in entries:
+            if len(entry) == 2:
+                decisions.append(("bad", None, 0.0))
+                continue
+            if not entry[3]:
+                decisions.append(("empty", None, 0.0))
+                continue
+            row += 1
+            match = exact_earlier.get(row)
+            if match is None:
+                match = exact_here.get(exact_list[row])
+            if match is not None:
+                decisions.append(("exact", match, 1.0))
+                continue
+            band_keys = keys[row].tolist()
+            candidates = near_earlier.get(row, set())
+            for band_key in band_keys:
+                candidates.update(bands_here.get(band_key, ()))
+            if candidates:
+                match, similarity = self.kept.closest(
+                    sigs[row], sorted(candidates), self._threshold
+                )
+                if match is not None:
+                    decisions.append(("near", match, similarity))
+                    continue
+            number = self.kept.add(entry[1], entry[0], sigs[row])
+            exact_here[exact_list[row]] = number
+            for band_key in band_keys:
+                bands_here.setdefault(band_key, []).append(number)
+            new.append(row)
+            decisions.append(("keep", number, 1.0))
+        if new:
+            numbers = np.arange(len(self.kept) - len(new), len(self.kept))
+            self._exact.add(exact[new], numbers)
+            self._bands.add(keys[new].ravel(), np.repeat(numbers, self._n_bands))
+        return decisions
 
 
 def _first_match(positions: np.ndarray, numbers: np.ndarray) -> dict[int, int]:
@@ -248,15 +273,10 @@ def _matches(positions: np.ndarray, numbers: np.ndarray, bands: int) -> dict[int
 
 
 def _removed(
-    key: Any,
-    line: int,
-    kind: str,
-    index: Kept | None = None,
-    kept: int | None = None,
-    jaccard: float | None = None,
+    key: Any, line: int, kind: str, index: Kept, kept: int | None, jaccard: float
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {"id": key, "line": line, "kind": kind}
-    if index is not None and kept is not None:
+    if kept is not None:
         fields.update(
             duplicate_of=index.ids[kept],
             duplicate_of_line=index.lines[kept],
