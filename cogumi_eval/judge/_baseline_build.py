@@ -174,7 +174,7 @@ def build_baselines(
     prices: str | Path | None = None,
     model_args: dict[str, Any] | None = None,
     log_dir: str | None = None,
-    display: str = "none",
+    display: str | None = "none",
 ) -> list[BuildResult]:
     """Generate the baseline answers a task still lacks and store them.
 
@@ -191,7 +191,8 @@ def build_baselines(
         prices: a TOML price table overriding the shipped one.
         model_args: provider arguments for the model (never written to the store).
         log_dir: where Inspect writes the build's eval log.
-        display: Inspect display mode.
+        display: Inspect's progress display ("none" by default here; ``cogumi baseline build``
+            shows Inspect's own unless ``--display none``); None for Inspect's default.
     """
     target = store if isinstance(store, BaselineStore) else BaselineStore(store)
     the_model = model if isinstance(model, Model) else get_model(model, **(model_args or {}))

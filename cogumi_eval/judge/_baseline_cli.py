@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ._baseline import BaselineStore
+from ._judge_cli import add_display_option
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     build.add_argument("--budget-usd", type=float, help="stop before new calls pass this many dollars")
     build.add_argument("--log-dir", help="where the build's eval log goes (default Inspect's)")
     _store_option(build)
+    add_display_option(build)
     build.set_defaults(run=run_build)
 
     imp = actions.add_parser(
@@ -80,7 +82,7 @@ def run_build(args: argparse.Namespace) -> int:
         budget_usd=args.budget_usd,
         model_args=_parse_kv(args.model_args),
         log_dir=args.log_dir,
-        display="plain",
+        display=args.display,
     )
     status = 0
     for r in results:

@@ -8,6 +8,19 @@ import math
 
 from ..metrics import VERDICT_KEYS, VerdictRates
 
+DISPLAYS = ("full", "conversation", "rich", "plain", "log", "none")
+"""Inspect's display types (``inspect eval --display``)."""
+
+
+def add_display_option(parser: argparse.ArgumentParser) -> None:
+    """``--display``: Inspect's progress display for commands that run model calls."""
+    parser.add_argument(
+        "--display",
+        choices=DISPLAYS,
+        default=None,
+        help="Inspect's progress display (default: Inspect's own, as for inspect eval; none to silence)",
+    )
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     judge = subparsers.add_parser(
@@ -40,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     judge.add_argument("--scorer", help="with --objective: the correctness score to compare")
     judge.add_argument("--json", action="store_true", help="print the figures as JSON")
+    add_display_option(judge)
     judge.set_defaults(run=run_judge)
 
 
@@ -93,6 +107,7 @@ def run_judge(args: argparse.Namespace) -> int:
         allow_missing=args.allow_missing,
         budget_usd=args.budget_usd,
         output=args.output,
+        display=args.display,
     )
     if args.json:
         print(

@@ -82,6 +82,7 @@ def judge_log(
     allow_missing: bool = False,
     budget_usd: float | None = None,
     output: str | Path | None = None,
+    display: str | None = "none",
 ) -> JudgeLogResult:
     """Add (or replace) the ``pairwise`` score of a log and write the judged log.
 
@@ -97,6 +98,8 @@ def judge_log(
         allow_missing: score samples without a baseline answer 'error' instead of failing.
         budget_usd: stop before new grader calls pass this many dollars.
         output: where to write the judged log (default ``<log>-judged.eval`` beside it).
+        display: Inspect's progress display while the grader runs ("none" by default here;
+            ``cogumi judge`` shows Inspect's own unless ``--display none``); None for Inspect's default.
     """
     source_path = None if isinstance(log, EvalLog) else str(log)
     the_log = log if isinstance(log, EvalLog) else read_log(log)
@@ -133,7 +136,12 @@ def judge_log(
     roles: dict[str, Any] | None = {"grader": grader} if isinstance(grader, Model) else None
     _drop_score(the_log, SCORE_NAME)
     judged = inspect_score(
-        the_log, [scorer], model="none", model_roles=roles, action="append", display="none"
+        the_log,
+        [scorer],
+        model="none",
+        model_roles=roles,
+        action="append",
+        display=display,  # type: ignore[arg-type]
     )
     if output is None:
         if source_path is None:

@@ -84,3 +84,32 @@ def test_cache_stats_and_prune(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cache_prune_needs_a_filter(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cache", "prune"]) == 2
     assert "at least one" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "module", "function"),
+    [
+        (["judge", "run.eval"], "cogumi_eval.judge._posthoc", "judge_log"),
+        (["baseline", "build", "tasks/math.py", "--model", "m"], "cogumi_eval.judge._baseline_build", "build_baselines"),
+    ],
+)
+@pytest.mark.parametrize(("flags", "display"), [([], None), (["--display", "none"], "none")])
+def test_long_commands_show_inspects_display_unless_silenced(
+    command: list[str], module: str, function: str, flags: list[str], display: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    seen: dict[str, object] = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(importlib.import_module(module), function, capture)
+    with pytest.raises(Stop):
+        main([*command, *flags])
+    assert seen["display"] == display  # None: Inspect's own display, as inspect eval shows it
