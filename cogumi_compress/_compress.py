@@ -270,7 +270,7 @@ def compress(
             max_seq_length=max_seq_length,
             shuffle_calibration_samples=False,
         )
-    except (RuntimeError, ValueError, TypeError) as ex:
+    except Exception as ex:  # llmcompressor failures (unsupported layers, tracing): one line
         active_session().reset()
         raise CompressionError(
             f"llmcompressor could not apply {chosen.name} to {parent}: {type(ex).__name__}: {ex}"
