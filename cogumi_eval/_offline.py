@@ -36,7 +36,7 @@ def install_mockllm_offline_fallback() -> None:
     from inspect_ai.model._providers.mockllm import MockLLM
     from inspect_ai.model._tokens import count_text_tokens
 
-    # Only when mockllm still uses the shared tiktoken estimate (a pinned-version guard).
+    # Once installed, mockllm's method is no longer the shared one: installing twice is a no-op.
     if MockLLM.count_text_tokens is not ModelAPI.count_text_tokens:
         return
 

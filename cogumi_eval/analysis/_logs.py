@@ -262,10 +262,8 @@ def _by_model_args(labels: list[str], headers: list[EvalLog]) -> list[str]:
 
 
 def _lineage(header: EvalLog) -> dict[str, Any] | None:
-    try:
-        from ..model import read_lineage  # type: ignore[attr-defined]
-    except ImportError:  # the model API may not be installed with this build
-        return None
+    from ..model import read_lineage
+
     lineage = read_lineage(header)
     return dict(lineage) if lineage else None
 
