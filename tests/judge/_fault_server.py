@@ -46,7 +46,9 @@ FAULTS = (
 
 _SOLUTION = re.compile(r"Solution ([AB]):\n<<<\n(.*?)\n>>>", re.DOTALL)
 _FINAL = re.compile(r"ANSWER:\s*(-?[\d.,]+)")
-_REFERENCE = re.compile(r"#### *(-?[\d.,]+)")
+_HASHES = re.compile(r"#### *(-?[\d.,]+)")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_REFERENCE_BLOCK = re.compile(r"Reference solution \(correct\):\n(.*?)\n\nSolution A:", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -92,17 +94,21 @@ def random_faults(rate: float, seed: int, kinds: tuple[str, ...]) -> Plan:
 
 
 def _final(text: str) -> str | None:
-    m = _FINAL.findall(text)
-    return m[-1].replace(",", "").rstrip(".") if m else None
+    """The final number of a solution: its ``ANSWER:`` line, else ``####``, else its last number."""
+    for pattern in (_FINAL, _HASHES, _NUMBER):
+        found = pattern.findall(text)
+        if found:
+            return found[-1].replace(",", "").rstrip(".")
+    return None
 
 
 def judge_reply(prompt: str) -> str | None:
     """The fair grader's reply to a judge prompt; None if the prompt is not one."""
     found = dict(_SOLUTION.findall(prompt))
-    ref = _REFERENCE.findall(prompt)
-    if "A" not in found or "B" not in found or not ref:
+    block = _REFERENCE_BLOCK.search(prompt)
+    reference = _final(block.group(1)) if block else None
+    if "A" not in found or "B" not in found or reference is None:
         return None
-    reference = ref[-1].replace(",", "")
     a_ok = _final(found["A"]) == reference
     b_ok = _final(found["B"]) == reference
     if a_ok == b_ok:
