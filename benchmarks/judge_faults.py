@@ -1,4 +1,4 @@
-"""A judged GSM8K run through a grader server failing 10% of requests, against the same run with none.
+"""Judged GSM8K through a grader server failing 10% of requests, against the same run with none.
 
 Candidate: ``cogumi/replay`` of the GSM8K paper's 175B-verification solutions
 (``$COGUMI_DATA_DIR/gsm8k/example_model_solutions.jsonl``, as in the README's
