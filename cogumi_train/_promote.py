@@ -189,6 +189,14 @@ def promote(
     from cogumi_eval.gate import read_run_log
 
     cand_runs = {task: read_run_log(path) for task, path in cand_files.items()}
+    if limit is not None and logs is None:
+        # --limit evaluated the first samples of the baseline: gate on those on both sides
+        base_runs = {
+            task: _subset(run, {key.id for key in cand_runs[task].keys})
+            if task in cand_runs
+            else run
+            for task, run in base_runs.items()
+        }
     report = evaluate_gate(base_runs, cand_runs, gate_spec)
     promotion = Promotion(
         name=name,
@@ -313,6 +321,21 @@ def _baseline_runs(
                 )
             files[run.task] = str(path)
     return {task: read_run_log(path) for task, path in files.items()}, files
+
+
+def _subset(run: RunLog, ids: set[str]) -> RunLog:
+    """``run`` with only the samples whose id is in ``ids``."""
+    from dataclasses import replace as copy_with
+
+    keep = [i for i, key in enumerate(run.keys) if key.id in ids]
+    return copy_with(
+        run,
+        keys=[run.keys[i] for i in keep],
+        errors=[run.errors[i] for i in keep],
+        metadata=[run.metadata[i] for i in keep],
+        scores={name: [column[i] for i in keep] for name, column in run.scores.items()},
+        log_metrics={},  # the log's own metrics describe all of its samples
+    )
 
 
 def _log_files_by_task(location: Path, side: str) -> dict[str, str]:

@@ -357,3 +357,28 @@ def test_baseline_without_the_specs_tasks_is_an_error(
             logs=taught_logs,
             registry=registry,
         )
+
+
+def test_own_task_file_and_limit_are_passed_to_the_evaluation(
+    taught_checkpoint: Path, taught_logs: Path, spec: Path, registry: Path, tmp_path: Path
+) -> None:
+    from inspect_ai.log import read_eval_log
+
+    task_file = Path(__file__).resolve().parents[2] / "tasks" / "math.py"
+
+    promotion = promote(
+        taught_checkpoint,
+        name="gsm8k-file",
+        baseline=taught_logs,
+        spec=spec,
+        registry=registry,
+        tasks={"gsm8k": f"{task_file}@gsm8k"},
+        limit=4,
+        log_dir=tmp_path / "file-run",
+        display="none",
+    )
+
+    assert promotion.promoted
+    assert promotion.report.rule("GSM8K accuracy").n == 4  # the baseline cut to the same 4
+    log = read_eval_log(promotion.logs["gsm8k"], header_only=True)
+    assert log.eval.task_file is not None and log.eval.task_file.endswith("math.py")
