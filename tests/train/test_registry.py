@@ -53,6 +53,35 @@ def test_invalid_toml_is_an_error_and_the_file_is_untouched(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.toml", "registry.toml.lock"]
 
 
+def test_promote_with_an_invalid_registry_exits_2_and_leaves_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cogumi_eval.cli import main
+
+    registry = tmp_path / "registry.toml"
+    registry.write_bytes(b"models = [unclosed\n")
+    before = registry.read_bytes()
+
+    code = main(
+        [
+            "promote",
+            str(tmp_path),
+            "--as",
+            "v4",
+            "--baseline",
+            str(tmp_path),
+            "--spec",
+            str(tmp_path / "gate.toml"),
+            "--registry",
+            str(registry),
+        ]
+    )
+
+    assert code == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    assert registry.read_bytes() == before
+
+
 def test_existing_name_is_refused_without_replace(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "registry.toml")
     registry.add("gsm8k-v4", _entry("first"))
