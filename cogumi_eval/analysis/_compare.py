@@ -62,7 +62,7 @@ def compare(a: RunRef, b: RunRef, logs: Logs | None = None) -> pd.DataFrame:
             "comparison needs the same questions; pass two runs of one task"
         )
     per_a, per_b = _per_question(frame_a), _per_question(frame_b)
-    paired = per_a.join(per_b, how="inner", lsuffix="_a", rsuffix="_b")
+    paired = per_a.merge(per_b, how="inner", left_index=True, right_index=True, suffixes=("_a", "_b"))
     if paired.empty:
         raise AnalysisError(
             f"{label_a!r} and {label_b!r} share no sample id: were they run on different splits or subsets?"

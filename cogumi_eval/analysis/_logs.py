@@ -160,7 +160,11 @@ def load(logs: Logs, *, warn: bool = True) -> LogSet:
     read: list[tuple[EvalLog, pd.DataFrame]] = []
     for header, source in headers:
         try:
-            rows = samples_df(source, columns=sample_columns(log_descriptor(header)), quiet=True)
+            with warnings.catch_warnings():
+                # inspect_ai 0.3.285's samples frame calls drop_duplicates(inplace=True), which
+                # pandas 3.1 deprecates; nothing a caller of analysis.load can change
+                warnings.filterwarnings("ignore", "The inplace keyword in DataFrame.drop_duplicates")
+                rows = samples_df(source, columns=sample_columns(log_descriptor(header)), quiet=True)
         except Exception as ex:  # noqa: BLE001 - a readable header can still hold corrupt samples
             problems.append(
                 LogProblem(_path(header), f"samples unreadable: {log_problem(ex)}", skipped=True)
