@@ -153,6 +153,11 @@ class VLLMBackend:
         if self.device == "cpu" and tp > 1:
             cpus = list(os.sched_getaffinity(0))
             os.environ.setdefault(CPU_BIND_ENV, cpu_thread_binding(tp, cpus))
+        if self.batch_invariant or (self.device == "cpu" and tp > 1):
+            # vLLM caches its environment once an engine has started; this engine must see ours
+            import vllm.envs
+
+            getattr(vllm.envs, "disable_envs_cache", lambda: None)()
         self.llm = vllm.LLM(**self.engine_args)
         self.tokenizer = self.llm.get_tokenizer()
         template = str(options.get("chat_template", "auto")).lower()

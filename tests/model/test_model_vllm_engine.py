@@ -182,8 +182,7 @@ def test_a_lora_adapter_through_vllm_answers_as_hf_with_the_adapter(
 
 
 @pytest.mark.skipif(
-    os.environ.get("COGUMI_VLLM_TP2") != "1" or len(os.sched_getaffinity(0)) < 2,
-    reason="two CPU ranks take ~4 minutes to start on a 2-core machine; set COGUMI_VLLM_TP2=1",
+    len(os.sched_getaffinity(0)) < 2, reason="two tensor-parallel ranks need two CPU cores"
 )
 def test_tensor_parallel_2_on_cpu_answers_as_one_rank(
     vllm_log: Any, model_dir: Path, tmp_path: Path
