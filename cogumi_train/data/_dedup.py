@@ -143,8 +143,8 @@ def dedup(
         handle,
         open_output(out, src, "--out") as sink,
         _maybe(report, src) as removed,
-        Progress("dedup", src, enabled=progress) as bar,
         OrderedPool(_hash_batch, _init_worker, setup, n_workers) as pool,
+        Progress("dedup", src, enabled=progress) as bar,
     ):
         for batch, hashed in pool.map(batches(handle)):
             bar.advance(sum(len(raw) + 1 for _, raw in batch), len(batch))

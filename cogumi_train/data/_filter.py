@@ -229,8 +229,8 @@ def filter_data(
         handle,
         open_output(out, src, "--out") as sink,
         _maybe(report, src) as rejects,
-        Progress("filter", src, enabled=progress) as bar,
         OrderedPool(_judge_batch, _init_worker, setup, n_workers) as pool,
+        Progress("filter", src, enabled=progress) as bar,
     ):
         for batch, verdicts in pool.map(batches(handle)):
             bar.advance(sum(len(raw) + 1 for _, raw in batch), len(batch))

@@ -51,6 +51,8 @@ class OrderedPool(Generic[R]):
             self._pool = ProcessPoolExecutor(
                 self._workers, initializer=self._setup, initargs=self._args
             )
+            # fork the workers now, before a thread of ours (the progress bar's) is running
+            self._pool.submit(int).result()
         else:
             self._setup(*self._args)
         return self
