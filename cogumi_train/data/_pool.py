@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,6 +29,12 @@ def batches(handle: IO[bytes], size: int | None = None) -> Iterator[Batch]:
         yield batch
 
 
+def _start_worker(setup: Callable[..., None], *args: Any) -> None:
+    # Ctrl-C is the main process's to handle (one line, exit 130); a worker just stops
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    setup(*args)
+
+
 class OrderedPool(Generic[R]):
     """``work(batch)`` for each batch, in ``workers`` processes (or here, for one).
 
@@ -49,7 +56,7 @@ class OrderedPool(Generic[R]):
     def __enter__(self) -> OrderedPool[R]:
         if self._workers > 1:
             self._pool = ProcessPoolExecutor(
-                self._workers, initializer=self._setup, initargs=self._args
+                self._workers, initializer=_start_worker, initargs=(self._setup, *self._args)
             )
             # fork the workers now, before a thread of ours (the progress bar's) is running
             self._pool.submit(int).result()
