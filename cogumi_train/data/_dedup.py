@@ -32,6 +32,7 @@ from ._records import (
     DataError,
     FieldPath,
     check_bad,
+    maybe_report,
     open_input,
     open_output,
     parse_line,
@@ -142,7 +143,7 @@ def dedup(
     with (
         handle,
         open_output(out, src, "--out") as sink,
-        _maybe(report, src) as removed,
+        maybe_report(report, src) as removed,
         OrderedPool(_hash_batch, _init_worker, setup, n_workers) as pool,
         Progress("dedup", src, enabled=progress) as bar,
     ):
@@ -283,20 +284,6 @@ def _removed(
             jaccard=round(float(jaccard or 0.0), 4),
         )
     return fields
-
-
-class _maybe:
-    """The report file when one was asked for, else nothing."""
-
-    def __init__(self, path: str | Path | None, src: Path) -> None:
-        self._file = open_output(path, src, "--report") if path else None
-
-    def __enter__(self) -> Any:
-        return self._file
-
-    def __exit__(self, *exc: object) -> None:
-        if self._file:
-            self._file.close()
 
 
 # The worker's state, set once per process by _init_worker.

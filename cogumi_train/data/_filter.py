@@ -26,7 +26,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ._dedup import _maybe
 from ._pool import Batch, OrderedPool, batches
 from ._progress import Progress
 from ._records import (
@@ -34,6 +33,7 @@ from ._records import (
     DataError,
     FieldPath,
     check_bad,
+    maybe_report,
     open_input,
     open_output,
     parse_line,
@@ -228,7 +228,7 @@ def filter_data(
     with (
         handle,
         open_output(out, src, "--out") as sink,
-        _maybe(report, src) as rejects,
+        maybe_report(report, src) as rejects,
         OrderedPool(_judge_batch, _init_worker, setup, n_workers) as pool,
         Progress("filter", src, enabled=progress) as bar,
     ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -133,3 +134,13 @@ def report_line(fields: dict[str, Any], raw: bytes) -> str:
 def check_bad(bad: BadLine, strict: bool) -> None:
     if strict:
         raise BadLineError(f"{bad} (run without --strict to skip such lines)")
+
+
+@contextmanager
+def maybe_report(path: str | Path | None, source: Path) -> Iterator[IO[str] | None]:
+    """The report file when one was asked for, else None."""
+    if not path:
+        yield None
+        return
+    with open_output(path, source, "--report") as handle:
+        yield handle
