@@ -10,7 +10,7 @@ the resampled indices are drawn in blocks instead.
 
 With clusters, ``paired_bootstrap`` is a wild cluster bootstrap-t instead: a
 percentile bootstrap of whole clusters over-rejects with few or unequal
-clusters (about 4% at a nominal 2.5% for MMLU's 57 subjects), as its spread
+clusters (3-4% at a nominal 2.5% for MMLU's 57 subjects), as its spread
 is the uncorrected CR0 variance and its tails those of a normal. Each
 resample is studentized with the CR2 standard error after flipping the signs
 of cluster residuals (Cameron, Gelbach and Miller 2008), and the result is

@@ -92,7 +92,7 @@ def bias_reduced_stderr(
 
     Why not CR1 with a normal reference: with few or unequal clusters (MMLU's 57
     subjects, 100 to 1,534 questions each) the CR1 variance is too small and so
-    noisy that a z test on it false-fails 4-5% at a nominal 2.5% when the
+    noisy that a z test on it false-fails 3-4.5% at a nominal 2.5% when the
     candidate's change varies between subjects (``benchmarks/calibration.py``).
     CR2 (Bell and McCaffrey 2002) divides each cluster's squared sum by
     1 − n_c / n, the cluster's leverage in a mean:

@@ -80,9 +80,9 @@ def paired_difference(
     subject): the bias-reduced cluster-robust SE of d (CR2) and a t test with its
     Satterthwaite degrees of freedom (``bias_reduced_stderr``); the interval uses
     the same t quantile. A z test on the CR1 SE over-rejects with few or unequal
-    clusters: 4.4% instead of 2.5% one-sided for MMLU's 57 subjects when the
-    candidate's change varies between subjects; this test, 2.7%
-    (``benchmarks/calibration.py``).
+    clusters: 3.1-4.4% instead of 2.5% one-sided for MMLU's 57 subjects when the
+    candidate's change varies between subjects; this test 1.2-2.7% (two runs of
+    ``benchmarks/calibration.py``).
 
     Args:
         candidate: candidate scores, one per paired observation.
