@@ -437,6 +437,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     test = work / "data" / "test.jsonl"
     logs = work / "logs"
     for name, folder in MODELS.items():
+        if list((logs / name).glob("*.eval")):
+            continue  # evaluated by an earlier call: the phase resumes where a time limit stopped it
         cmd = [
             "inspect",
             "eval",
