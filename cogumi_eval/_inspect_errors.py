@@ -18,11 +18,16 @@ from ._errors import CogumiError
 E = TypeVar("E", bound=CogumiError)
 
 
-@functools.cache
+_SHOWN: dict[type[CogumiError], type[CogumiError]] = {}
+
+
 def _prerequisite(cls: type[CogumiError]) -> type[CogumiError]:
+    """One subclass per error class, made on first use."""
     from inspect_ai._util.error import PrerequisiteError
 
-    return type(cls.__name__, (cls, PrerequisiteError), {"__module__": cls.__module__})
+    if cls not in _SHOWN:
+        _SHOWN[cls] = type(cls.__name__, (cls, PrerequisiteError), {"__module__": cls.__module__})
+    return _SHOWN[cls]
 
 
 def shown_by_inspect(error: E) -> E:
@@ -42,7 +47,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors_shown_by_inspect(factory: F) -> F:
-    """A task factory whose ``CogumiError`` (bad data folder, missing baseline) Inspect prints plainly."""
+    """A task factory whose ``CogumiError`` (no data, no baseline) Inspect prints plainly."""
 
     @functools.wraps(factory)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

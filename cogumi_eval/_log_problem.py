@@ -36,7 +36,7 @@ class UnreadableLogError(CogumiError):
 
 
 def log_problem(error: BaseException) -> str:
-    """A short phrase for why reading a log failed: "the log is truncated or not a log (...)" when it is."""
+    """Why reading a log failed, in a phrase: "the log is truncated or not a log (...)" when so."""
     lines = str(error).strip().splitlines()
     detail = lines[0] if lines else type(error).__name__
     if isinstance(error, zipfile.BadZipFile | json.JSONDecodeError | UnicodeDecodeError) or any(

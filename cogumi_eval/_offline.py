@@ -58,7 +58,7 @@ def install_mockllm_offline_fallback() -> None:
 
 
 def install_if_requested() -> bool:
-    """Install the fallback when ``$COGUMI_MOCKLLM_OFFLINE`` is set to 1/true/yes; say whether it was."""
+    """Install the fallback when ``$COGUMI_MOCKLLM_OFFLINE`` is 1/true/yes; say whether it was."""
     if os.environ.get(OFFLINE_SWITCH, "").strip().lower() not in ("1", "true", "yes"):
         return False
     install_mockllm_offline_fallback()

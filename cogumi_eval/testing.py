@@ -55,7 +55,9 @@ def scripted_model(
     if callable(responses):
         respond = responses
 
-        def custom(messages: list[ChatMessage], tools: Any, tool_choice: Any, config: GenerateConfig) -> ModelOutput:
+        def custom(
+            messages: list[ChatMessage], tools: Any, tool_choice: Any, config: GenerateConfig
+        ) -> ModelOutput:
             return model_output(respond(_last_user_text(messages)), name)
 
         return get_model(name, custom_outputs=custom, memoize=False, **model_args)

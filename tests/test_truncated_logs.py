@@ -19,8 +19,11 @@ SPEC = str(Path(__file__).resolve().parents[1] / "results" / "gates" / "default.
 def logs(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("logs")
     (log,) = inspect_eval(
-        gsm8k(data_dir=str(data_dir)), model=scripted_model(lambda p: "ANSWER: 18"), limit=2,
-        log_dir=str(folder / "good"), display="none",
+        gsm8k(data_dir=str(data_dir)),
+        model=scripted_model(lambda p: "ANSWER: 18"),
+        limit=2,
+        log_dir=str(folder / "good"),
+        display="none",
     )
     data = Path(log.location).read_bytes()
     truncated = folder / "truncated.eval"
@@ -44,7 +47,11 @@ COMMANDS = {
 @pytest.mark.parametrize("kind", ["truncated", "foreign"])
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_an_unreadable_log_is_named_with_the_reason(
-    command: str, kind: str, logs: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: str,
+    kind: str,
+    logs: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fill = {"bad": logs[kind], "good": logs["good"], "out": str(tmp_path / "report.html")}
     status = main([part.format(**fill) for part in COMMANDS[command]])

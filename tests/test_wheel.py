@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("COGUMI_WHEEL_CHECKED") == "1", reason="ran as its own CI step")
-@pytest.mark.skipif(shutil.which("git") is None, reason="the check copies the working tree with git")
+@pytest.mark.skipif(
+    shutil.which("git") is None, reason="the check copies the working tree with git"
+)
 def test_the_installed_wheel_runs_a_judged_eval_from_outside_the_checkout() -> None:
     done = subprocess.run(
         [str(REPO / ".ci" / "wheel-check")], capture_output=True, text=True, timeout=500, cwd=REPO

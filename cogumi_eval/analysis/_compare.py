@@ -42,7 +42,8 @@ def compare(a: RunRef, b: RunRef, logs: Logs | None = None) -> pd.DataFrame:
     correctly, ``delta`` is ``b_correct - a_correct`` and ``change`` reads it as
     "better", "worse" or "same". Answers and verdicts are each run's most common
     over epochs (first seen on ties), ``a_agreement``/``b_agreement`` the share of
-    each question's epoch pairs that agree. ``frame.attrs`` holds ``a``, ``b`` (run labels), ``task``, and
+    each question's epoch pairs that agree. ``frame.attrs`` holds ``a``, ``b`` (run labels),
+    ``task``, and
     ``only_a``/``only_b``: how many questions only one run answered (left out).
 
     Args:
@@ -58,14 +59,18 @@ def compare(a: RunRef, b: RunRef, logs: Logs | None = None) -> pd.DataFrame:
     task_a, task_b = frame_a["task"].iloc[0], frame_b["task"].iloc[0]
     if task_a != task_b:
         raise AnalysisError(
-            f"cannot compare {label_a!r} (task {task_a}) with {label_b!r} (task {task_b}): a paired "
+            f"cannot compare {label_a!r} (task {task_a}) with {label_b!r} (task {task_b}): "
+            "a paired "
             "comparison needs the same questions; pass two runs of one task"
         )
     per_a, per_b = _per_question(frame_a), _per_question(frame_b)
-    paired = per_a.merge(per_b, how="inner", left_index=True, right_index=True, suffixes=("_a", "_b"))
+    paired = per_a.merge(
+        per_b, how="inner", left_index=True, right_index=True, suffixes=("_a", "_b")
+    )
     if paired.empty:
         raise AnalysisError(
-            f"{label_a!r} and {label_b!r} share no sample id: were they run on different splits or subsets?"
+            f"{label_a!r} and {label_b!r} share no sample id: "
+            "were they run on different splits or subsets?"
         )
     result = pd.DataFrame(
         {

@@ -64,7 +64,10 @@ def _majority_accuracy(own: pd.DataFrame) -> float:
         return float("nan")
     credits = [
         majority_correct(
-            [Score(value=float(c), answer=a) for a, c in zip(group["answer"], group["correct"])],
+            [
+                Score(value=float(c), answer=a)
+                for a, c in zip(group["answer"], group["correct"], strict=True)
+            ],
             value_to_float(),
         )[0]
         for _, group in scored.groupby("id", sort=False)

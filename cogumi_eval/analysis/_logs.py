@@ -108,7 +108,9 @@ class LogSet:
                 return run
         if os.path.isdir(key):
             folder = os.path.realpath(key)
-            inside = [r for r in self.runs if os.path.realpath(r.location).startswith(folder + os.sep)]
+            inside = [
+                r for r in self.runs if os.path.realpath(r.location).startswith(folder + os.sep)
+            ]
             if len(inside) == 1:
                 return inside[0]
             if inside:
@@ -163,8 +165,12 @@ def load(logs: Logs, *, warn: bool = True) -> LogSet:
             with warnings.catch_warnings():
                 # inspect_ai 0.3.285's samples frame calls drop_duplicates(inplace=True), which
                 # pandas 3.1 deprecates; nothing a caller of analysis.load can change
-                warnings.filterwarnings("ignore", "The inplace keyword in DataFrame.drop_duplicates")
-                rows = samples_df(source, columns=sample_columns(log_descriptor(header)), quiet=True)
+                warnings.filterwarnings(
+                    "ignore", "The inplace keyword in DataFrame.drop_duplicates"
+                )
+                rows = samples_df(
+                    source, columns=sample_columns(log_descriptor(header)), quiet=True
+                )
         except Exception as ex:  # noqa: BLE001 - a readable header can still hold corrupt samples
             problems.append(
                 LogProblem(_path(header), f"samples unreadable: {log_problem(ex)}", skipped=True)
@@ -181,7 +187,8 @@ def load(logs: Logs, *, warn: bool = True) -> LogSet:
 
     labels = _labels([h for h, _ in read])
     runs = [
-        Run(label, h, rows, _lineage(h), log_descriptor(h)) for label, (h, rows) in zip(labels, read)
+        Run(label, h, rows, _lineage(h), log_descriptor(h))
+        for label, (h, rows) in zip(labels, read, strict=True)
     ]
     if warn:
         for problem in problems:
@@ -230,11 +237,11 @@ def _labels(headers: list[EvalLog]) -> list[str]:
     if len(providers) == 1 and all("/" in name for name in names):
         names = [name.split("/", 1)[1] for name in names]
     tasks: dict[str, set[str]] = {}
-    for name, header in zip(names, headers):
+    for name, header in zip(names, headers, strict=True):
         tasks.setdefault(name, set()).add(task_name(header.eval.task))
     labels = [
         name if len(tasks[name]) == 1 else f"{name} ({task_name(h.eval.task)})"
-        for name, h in zip(names, headers)
+        for name, h in zip(names, headers, strict=True)
     ]
     labels = _by_model_args(labels, headers)
     counts = Counter(labels)
@@ -260,7 +267,7 @@ def _by_model_args(labels: list[str], headers: list[EvalLog]) -> list[str]:
         keys = sorted({k for a in args for k in a if len({repr(b.get(k)) for b in args}) > 1})
         if not keys:
             continue
-        for i, a in zip(members, args):
+        for i, a in zip(members, args, strict=True):
             named[i] = f"{label} ({', '.join(f'{k}={a.get(k)}' for k in keys)})"
     return named
 

@@ -202,11 +202,13 @@ def run_summary(frame: pd.DataFrame) -> pd.DataFrame:
         row["status"] = first["status"]
         rows.append(row)
     summary = pd.DataFrame(rows)
-    # drop columns that say nothing here: empty ones, one task for all, models the labels already name
+    # drop columns that say nothing here: empty ones, one task for all, models the labels name
     keep = [c for c in summary.columns if (summary[c].astype(str) != "").any()]
     if summary["task"].nunique() == 1:
         keep.remove("task")
-    if all(m.endswith(r.split(" ")[0]) for m, r in zip(summary["model"], summary["run"])):
+    if all(
+        m.endswith(r.split(" ")[0]) for m, r in zip(summary["model"], summary["run"], strict=True)
+    ):
         keep.remove("model")
     return summary[keep]
 
@@ -222,7 +224,8 @@ def _problems(logset: LogSet) -> Section:
     return Section(
         "Logs with problems",
         [
-            "These logs were unreadable or incomplete; everything else in this report is from the rest."
+            "These logs were unreadable or incomplete; everything else in this report is from "
+            "the rest."
         ],
         [("", table)],
         warning=True,
@@ -282,7 +285,8 @@ def _comparison(logset: LogSet, a: str, b: str) -> Section:
     section.paragraphs.append(
         f"Paired on {len(paired)} question(s) of {paired.attrs['task']}"
         + (
-            f" ({paired.attrs['only_a']} only in {a}, {paired.attrs['only_b']} only in {b}, left out)"
+            f" ({paired.attrs['only_a']} only in {a}, {paired.attrs['only_b']} only in {b}, "
+            "left out)"
             if paired.attrs["only_a"] or paired.attrs["only_b"]
             else ""
         )
@@ -406,7 +410,7 @@ def _png_name(out: Path, plot: Plot) -> str:
 
 
 def _legend(a: str, b: str, a_name: str = "A", b_name: str = "B") -> str:
-    """Run labels are long; tables name the runs by a short name, and this line says which is which."""
+    """Run labels are long: tables name the runs by a short name, this line says which is which."""
     return f"{a_name}: {a}. {b_name}: {b}."
 
 
@@ -426,8 +430,6 @@ def _delta(value: float | None, interval: Any) -> str:
     if value is None or pd.isna(value):
         return "–"
     return f"{value:+.3f}" + (f" [{interval.low:+.3f}, {interval.high:+.3f}]" if interval else "")
-
-
 
 
 def _p(value: float | None, equals: str = "") -> str:
@@ -453,7 +455,8 @@ _CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #212529;
        max-width: 1240px; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
-h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #dee2e6; padding-bottom: 0.2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #dee2e6;
+     padding-bottom: 0.2rem; }
 .meta { color: #6c757d; font-size: 0.9rem; }
 table { border-collapse: collapse; margin: 0.2rem 0 1rem; font-size: 0.88rem; }
 th, td { border: 1px solid #dee2e6; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top;
@@ -501,7 +504,8 @@ def render_html(report: Report) -> str:
         for plot in section.plots:
             data = base64.b64encode(plot.png).decode("ascii")
             parts.append(
-                f'<figure><img alt="{html.escape(plot.caption)}" src="data:image/png;base64,{data}">'
+                f'<figure><img alt="{html.escape(plot.caption)}" '
+                f'src="data:image/png;base64,{data}">'
                 f"<figcaption>{html.escape(plot.caption)}</figcaption></figure>"
             )
         parts.append("</section>")

@@ -108,7 +108,7 @@ def agreement_per_sample(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def _objects(column: pd.Series) -> object:
-    """Plain Python values (None for missing) so the frame compares and prints like ordinary data."""
+    """Plain Python values (None for missing): the frame compares and prints like ordinary data."""
     return column.astype(object).where(column.notna(), None).to_numpy(dtype=object)
 
 

@@ -59,7 +59,8 @@ def check_reachable(timeout: float = PROBE_SECONDS) -> None:
     except OSError as ex:
         raise HubUnreachableError(
             f"{host}:{port} takes no connection ({type(ex).__name__}: {ex}); "
-            "with the datasets already in the hub cache, set HF_HUB_OFFLINE=1 to read them from there"
+            "with the datasets already in the hub cache, set HF_HUB_OFFLINE=1 to read them "
+            "from there"
         ) from None
 
 

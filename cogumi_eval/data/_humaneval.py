@@ -34,7 +34,7 @@ class HumanEvalProblem:
 
 def _problem(obj: dict[str, Any], index: int) -> HumanEvalProblem:
     values = [obj[name] for name in _FIELDS]
-    for name, value in zip(_FIELDS, values):
+    for name, value in zip(_FIELDS, values, strict=True):
         if not isinstance(value, str):
             raise ValueError(f"field {name!r} is not a string")
     return HumanEvalProblem(*values)
@@ -62,4 +62,6 @@ def load_humaneval(
         rows = _hub.fetch_rows(_hub.HUMANEVAL_HUB, None, "test")
     except Exception as ex:
         raise no_source_error("HumanEval", ex) from None
-    return RecordSet([_problem(row, i) for i, row in enumerate(rows)], _hub.HUMANEVAL_HUB.describe())
+    return RecordSet(
+        [_problem(row, i) for i, row in enumerate(rows)], _hub.HUMANEVAL_HUB.describe()
+    )

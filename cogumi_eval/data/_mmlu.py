@@ -83,7 +83,9 @@ def _record(subject: str, split: str, row: list[str], index: int) -> MMLURecord:
     answer = answer.strip()
     if answer not in LETTERS:
         raise ValueError(f"answer column is {answer!r}, expected one of A, B, C, D")
-    return MMLURecord(f"{subject}-{split}-{index:04d}", subject, split, question, (a, b, c, d), answer)
+    return MMLURecord(
+        f"{subject}-{split}-{index:04d}", subject, split, question, (a, b, c, d), answer
+    )
 
 
 def _hub_record(subject: str, split: str, row: dict[str, Any], index: int) -> MMLURecord:
@@ -104,7 +106,8 @@ def load_mmlu(
     Args:
         split: ``"dev"`` (5 per subject, few-shot exemplars), ``"val"`` or ``"test"``.
         subjects: subject names (a list or a comma/space separated string); None for all 57.
-        data_dir: folder holding ``mmlu/<split>/<subject>_<split>.csv``; defaults to ``$COGUMI_DATA_DIR``.
+        data_dir: folder holding ``mmlu/<split>/<subject>_<split>.csv``; defaults to
+            ``$COGUMI_DATA_DIR``.
         strict: raise on the first malformed row (naming file and line), or skip and report it.
         verify: check each file's sha256 against the published release.
     """
@@ -117,7 +120,9 @@ def load_mmlu(
     if folder is not None:
         for subject in chosen:
             path = data_file(folder, f"mmlu/{split}/{subject}_{split}.csv", verify=verify)
-            rows, bad = read_csv_rows(path, functools.partial(_record, subject, split), strict=strict)
+            rows, bad = read_csv_rows(
+                path, functools.partial(_record, subject, split), strict=strict
+            )
             records.extend(rows)
             skipped.extend(bad)
         return RecordSet(records, f"local:{folder}", skipped)

@@ -114,10 +114,16 @@ def _log_metrics(header: EvalLog) -> dict[str, dict[str, float]]:
         scorer = eval_score.scorer or eval_score.name
         target = metrics.setdefault(scorer, {})
         prefix = "" if eval_score.name == scorer else f"{eval_score.name}/"
-        suffix = f"[{eval_score.reducer}]" if eval_score.reducer and eval_score.reducer != "mean" else ""
+        suffix = (
+            f"[{eval_score.reducer}]" if eval_score.reducer and eval_score.reducer != "mean" else ""
+        )
         for metric_name, metric in eval_score.metrics.items():
             value = metric.value
-            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            ):
                 target[f"{prefix}{metric_name}{suffix}"] = float(value)
     return metrics
 
@@ -170,8 +176,12 @@ def _stored_summaries(path: str) -> list[_Summary] | None:
             name: ScoreRecord(score["value"], score.get("answer"))
             for name, score in (row.get("scores") or {}).items()
         }
-        summary = _Summary(str(row["id"]), int(row["epoch"]), error or None, row.get("metadata") or {}, scores)
-        latest[(summary.id, summary.epoch)] = summary  # a re-run sample's last row wins, as in Inspect
+        summary = _Summary(
+            str(row["id"]), int(row["epoch"]), error or None, row.get("metadata") or {}, scores
+        )
+        latest[(summary.id, summary.epoch)] = (
+            summary  # a re-run sample's last row wins, as in Inspect
+        )
     return list(latest.values())
 
 
@@ -182,7 +192,10 @@ def _public_summaries(path: str) -> list[_Summary]:
             int(s.epoch),
             s.error or None,
             s.metadata or {},
-            {name: ScoreRecord(score.value, score.answer) for name, score in (s.scores or {}).items()},
+            {
+                name: ScoreRecord(score.value, score.answer)
+                for name, score in (s.scores or {}).items()
+            },
         )
         for s in read_eval_log_sample_summaries(path)
     ]
@@ -260,7 +273,9 @@ def load_runs(path: str | Path, side: str = "run") -> dict[str, RunLog]:
     elif location.is_file():
         files = [str(location)]
     else:
-        raise LogError(f"{side} {location} does not exist: pass an eval log file or a folder of logs")
+        raise LogError(
+            f"{side} {location} does not exist: pass an eval log file or a folder of logs"
+        )
     runs: dict[str, list[RunLog]] = {}
     for file in files:
         run = read_run_log(file)
@@ -271,6 +286,7 @@ def load_runs(path: str | Path, side: str = "run") -> dict[str, RunLog]:
         listing = ", ".join(f"{Path(r.path).name} ({r.status})" for r in found)
         raise LogError(
             f"{side} folder {location} holds {len(found)} logs of task {task!r}: {listing}. "
-            "A gate compares one run per task: pass the log file, or a folder with one log per task."
+            "A gate compares one run per task: pass the log file, or a folder with one log per "
+            "task."
         )
     return {task: found[0] for task, found in runs.items()}

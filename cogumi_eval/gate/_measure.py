@@ -1,4 +1,4 @@
-"""Turn a rule and two runs into paired per-unit values (or log-level values when that is all there is).
+"""Turn a rule and two runs into paired per-unit values (or log-level values, if that is all).
 
 Pairing is by (sample id, epoch). Per-epoch metrics (accuracy, verdict rates)
 give one value per pair, clustered by sample id when there are several epochs;
@@ -56,7 +56,9 @@ class Exclusions:
     incomplete_samples: int = 0
 
     def failed(self, side: str) -> int:
-        return sum(getattr(self, f"{kind}_{side}") for kind in ("errored", "unscored", "judge_errors"))
+        return sum(
+            getattr(self, f"{kind}_{side}") for kind in ("errored", "unscored", "judge_errors")
+        )
 
     def failed_share(self, side: str) -> float:
         total = getattr(self, f"samples_{side}")
@@ -147,7 +149,7 @@ def _scorers_listing(run: RunLog) -> str:
 
 
 def task_scorer(task: str, *runs: RunLog) -> str | None:
-    """The correctness scorer of a task: from its logs' descriptor, else Cogumi's own task of that name."""
+    """A task's correctness scorer: from its logs' descriptor, else Cogumi's task of that name."""
     for run in runs:
         if run.descriptor is not None:
             return run.descriptor.scorer
@@ -155,7 +157,7 @@ def task_scorer(task: str, *runs: RunLog) -> str | None:
 
 
 def resolve_scorer(rule: GateRule, baseline: RunLog, candidate: RunLog) -> str:
-    """The scorer a rule reads: explicit, else the judge for verdict metrics, else the task's own."""
+    """The scorer a rule reads: explicit, else the judge for verdict metrics, else the task's."""
     own = task_scorer(rule.task, candidate, baseline)
     if rule.scorer:
         scorer = rule.scorer
@@ -167,7 +169,7 @@ def resolve_scorer(rule: GateRule, baseline: RunLog, candidate: RunLog) -> str:
         found = sorted(set(baseline.scores) | set(candidate.scores))
         if len(found) != 1:
             raise RuleError(
-                f"task {rule.task!r} has scorers {found or 'none'}; name one with scorer = \"...\""
+                f'task {rule.task!r} has scorers {found or "none"}; name one with scorer = "..."'
             )
         scorer = found[0]
     for side, run in (("baseline", baseline), ("candidate", candidate)):
@@ -179,14 +181,18 @@ def resolve_scorer(rule: GateRule, baseline: RunLog, candidate: RunLog) -> str:
     return scorer
 
 
-def _log_level(rule: GateRule, scorer: str, baseline: RunLog, candidate: RunLog) -> LogLevelValues | None:
+def _log_level(
+    rule: GateRule, scorer: str, baseline: RunLog, candidate: RunLog
+) -> LogLevelValues | None:
     values = []
     for run in (baseline, candidate):
         metrics = run.log_metrics.get(scorer, {})
         if rule.metric not in metrics:
             return None
         values.append(metrics[rule.metric])
-    return LogLevelValues(scorer=scorer, metric=rule.metric, baseline=values[0], candidate=values[1])
+    return LogLevelValues(
+        scorer=scorer, metric=rule.metric, baseline=values[0], candidate=values[1]
+    )
 
 
 def _value_keys(run: RunLog, scorer: str) -> set[str]:
@@ -230,9 +236,13 @@ def measure(
         level = _log_level(rule, scorer, baseline, candidate)
         if level is None:
             raise _unknown_metric(rule, scorer, baseline)
-        level.exclusions = Exclusions(samples_baseline=len(baseline.keys), samples_candidate=len(candidate.keys))
+        level.exclusions = Exclusions(
+            samples_baseline=len(baseline.keys), samples_candidate=len(candidate.keys)
+        )
         return level
-    return _pair(rule, scorer, baseline, candidate, per_epoch, pairing or pair_runs(baseline, candidate))
+    return _pair(
+        rule, scorer, baseline, candidate, per_epoch, pairing or pair_runs(baseline, candidate)
+    )
 
 
 class _JudgeError(Exception):
@@ -245,7 +255,10 @@ EpochValue = Callable[[Any], tuple[float, str | None]]
 
 def _correctness(score: Any) -> tuple[float, str | None]:
     if isinstance(score.value, dict):
-        raise RuleError("accuracy needs C/I or numeric scores; this scorer's values are dicts (use a rate or a value key)")
+        raise RuleError(
+            "accuracy needs C/I or numeric scores; this scorer's values are dicts "
+            "(use a rate or a value key)"
+        )
     value = _to_float(score.value)
     assert value is not None
     return value, None
@@ -303,7 +316,9 @@ class Pairing:
 def pair_runs(baseline: RunLog, candidate: RunLog) -> Pairing:
     """Pair two runs by (sample id, epoch)."""
     candidate_index = candidate.index
-    pairs = [(i, candidate_index[key]) for i, key in enumerate(baseline.keys) if key in candidate_index]
+    pairs = [
+        (i, candidate_index[key]) for i, key in enumerate(baseline.keys) if key in candidate_index
+    ]
     baseline_index = baseline.index
     indices = np.array(pairs, dtype=np.intp).reshape(-1, 2)
     return Pairing(
@@ -334,7 +349,7 @@ def _extract(run: RunLog, scorer: str, per_epoch: EpochValue) -> _Extracted:
     status: list[int] = []
     values: list[float] = []
     labels: list[str | None] = []
-    for error, score in zip(run.errors, run.scores[scorer]):
+    for error, score in zip(run.errors, run.scores[scorer], strict=True):
         value, label, code = 0.0, None, _KEPT
         if error is not None:
             code = _ERRORED
@@ -352,28 +367,46 @@ def _extract(run: RunLog, scorer: str, per_epoch: EpochValue) -> _Extracted:
 
 
 def _pair(
-    rule: GateRule, scorer: str, baseline: RunLog, candidate: RunLog, per_epoch: EpochValue, pairing: Pairing
+    rule: GateRule,
+    scorer: str,
+    baseline: RunLog,
+    candidate: RunLog,
+    per_epoch: EpochValue,
+    pairing: Pairing,
 ) -> PairedValues:
-    excluded = Exclusions(samples_baseline=len(baseline.keys), samples_candidate=len(candidate.keys))
+    excluded = Exclusions(
+        samples_baseline=len(baseline.keys), samples_candidate=len(candidate.keys)
+    )
     only_baseline, only_candidate = pairing.only_baseline, pairing.only_candidate
-    excluded.unpaired_baseline, excluded.unpaired_candidate = len(only_baseline), len(only_candidate)
+    excluded.unpaired_baseline, excluded.unpaired_candidate = (
+        len(only_baseline),
+        len(only_candidate),
+    )
     if (only_baseline or only_candidate) and not rule.allow_unpaired:
         raise RuleError(
-            f"samples do not pair: {len(only_baseline)} only in the baseline ({_sample_ids(only_baseline) or '-'}), "
+            f"samples do not pair: {len(only_baseline)} only in the baseline "
+            f"({_sample_ids(only_baseline) or '-'}), "
             f"{len(only_candidate)} only in the candidate ({_sample_ids(only_candidate) or '-'}). "
-            "Run both on the same samples and epochs, or set allow_unpaired = true to compare the shared ones."
+            "Run both on the same samples and epochs, or set allow_unpaired = true to compare "
+            "the shared ones."
         )
     base, cand = _extract(baseline, scorer, per_epoch), _extract(candidate, scorer, per_epoch)
     base_status, cand_status = base.status[pairing.baseline], cand.status[pairing.candidate]
     base_counts = np.bincount(base_status, minlength=4)
     cand_counts = np.bincount(cand_status, minlength=4)
-    excluded.errored_baseline, excluded.unscored_baseline, excluded.judge_errors_baseline = map(int, base_counts[1:4])
-    excluded.errored_candidate, excluded.unscored_candidate, excluded.judge_errors_candidate = map(int, cand_counts[1:4])
+    excluded.errored_baseline, excluded.unscored_baseline, excluded.judge_errors_baseline = map(
+        int, base_counts[1:4]
+    )
+    excluded.errored_candidate, excluded.unscored_candidate, excluded.judge_errors_candidate = map(
+        int, cand_counts[1:4]
+    )
     for name in ("baseline", "candidate"):
         if excluded.failed_share(name) > rule.max_error_rate:
             raise RuleError(
-                f"{excluded.failed(name)} of {getattr(excluded, 'samples_' + name)} {name} samples errored or "
-                f"were not scored ({excluded.summary()}), more than max_error_rate = {rule.max_error_rate:g}; "
+                f"{excluded.failed(name)} of {getattr(excluded, 'samples_' + name)} {name} samples "
+                f"errored or "
+                f"were not scored ({excluded.summary()}), "
+                f"more than max_error_rate = {rule.max_error_rate:g}; "
                 "fix or re-run them (inspect eval-retry), or raise max_error_rate"
             )
     kept = (base_status == _KEPT) & (cand_status == _KEPT)
@@ -382,9 +415,14 @@ def _pair(
     ids = [keys[i].id for i in b_index.tolist()]
     dropped_ids = {keys[i].id for i in pairing.baseline[~kept].tolist()}
     if rule.metric in SAMPLE_METRICS or rule.pass_at_k is not None:
-        return _per_sample(rule, scorer, baseline, candidate, b_index, c_index, ids, dropped_ids, excluded)
+        return _per_sample(
+            rule, scorer, baseline, candidate, b_index, c_index, ids, dropped_ids, excluded
+        )
     if len(ids) < 2:
-        raise RuleError(f"only {len(ids)} paired sample(s) left to compare ({excluded.summary() or 'nothing excluded'})")
+        raise RuleError(
+            f"only {len(ids)} paired sample(s) left to compare "
+            f"({excluded.summary() or 'nothing excluded'})"
+        )
     epochs = max(Counter(ids).values())
     if rule.cluster:
         clusters: list[str] | None = _clusters(rule, baseline, b_index.tolist())
@@ -441,15 +479,19 @@ def _per_sample(
     dropped_ids: set[str],
     excluded: Exclusions,
 ) -> PairedValues:
-    """One value per sample from its epochs; a sample with any excluded epoch is left out (counted)."""
+    """One value per sample from its epochs; an excluded epoch leaves its sample out (counted)."""
     units: dict[str, list[tuple[int, int]]] = {}
-    for i, j, sample_id in zip(b_index.tolist(), c_index.tolist(), ids):
+    for i, j, sample_id in zip(b_index.tolist(), c_index.tolist(), ids, strict=True):
         if sample_id not in dropped_ids:
             units.setdefault(sample_id, []).append((i, j))
     excluded.incomplete_samples = len(dropped_ids & set(ids))
     metric, k = rule.metric, rule.pass_at_k
     fewest = min((len(pairs) for pairs in units.values()), default=0)
-    needed = k if k is not None else (2 if metric in ("consistency", "agreement", "majority_accuracy") else 1)
+    needed = (
+        k
+        if k is not None
+        else (2 if metric in ("consistency", "agreement", "majority_accuracy") else 1)
+    )
     if fewest < needed:
         raise RuleError(
             f"{metric} needs at least {needed} epochs per sample; some samples have {fewest}. "
@@ -475,7 +517,10 @@ def _per_sample(
         cand.append(value([cand_scores[j] for _, j in pairs]))
         first_index.append(pairs[0][0])
     if len(base) < 2:
-        raise RuleError(f"only {len(base)} complete sample(s) left to compare ({excluded.summary() or 'nothing excluded'})")
+        raise RuleError(
+            f"only {len(base)} complete sample(s) left to compare "
+            f"({excluded.summary() or 'nothing excluded'})"
+        )
     return PairedValues(
         scorer=scorer,
         unit="sample",

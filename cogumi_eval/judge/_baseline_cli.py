@@ -30,16 +30,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     build.add_argument("--model", required=True, help="baseline model, e.g. openai/gpt-4-turbo")
     build.add_argument("--limit", type=int, help="only the first N samples")
     build.add_argument(
-        "-T", dest="task_args", action="append", default=[], metavar="K=V",
+        "-T",
+        dest="task_args",
+        action="append",
+        default=[],
+        metavar="K=V",
         help="task option, exactly as the judged runs set it (repeatable)",
     )
     build.add_argument(
-        "-M", dest="model_args", action="append", default=[], metavar="K=V",
+        "-M",
+        dest="model_args",
+        action="append",
+        default=[],
+        metavar="K=V",
         help="model provider argument (repeatable; never stored)",
     )
     build.add_argument("--temperature", type=float, default=0.0, help="default 0")
     build.add_argument("--max-tokens", type=int, default=1024, help="default 1024")
-    build.add_argument("--budget-usd", type=float, help="stop before new calls pass this many dollars")
+    build.add_argument(
+        "--budget-usd", type=float, help="stop before new calls pass this many dollars"
+    )
     build.add_argument("--log-dir", help="where the build's eval log goes (default Inspect's)")
     _store_option(build)
     add_display_option(build)
@@ -137,7 +147,10 @@ def run_show(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no baseline answers under {store.root}")
         return 0
-    print(f"{'task':<10} {'model':<28} {'answers':>7} {'samples':>7} {'tokens':>9} {'usd':>9}  versions / configs")
+    print(
+        f"{'task':<10} {'model':<28} {'answers':>7} {'samples':>7} {'tokens':>9} {'usd':>9}"
+        "  versions / configs"
+    )
     for row in rows:
         counts: dict[str, int] = row["configs"]
         config_text = ", ".join(f"{k}×{v}" for k, v in counts.items())

@@ -1,4 +1,4 @@
-"""Where baseline answers come from: a store folder, a JSONL file, or an eval log of the baseline model."""
+"""Where baseline answers come from: a store folder, a JSONL file, or the baseline's eval log."""
 
 from __future__ import annotations
 

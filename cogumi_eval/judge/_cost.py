@@ -94,10 +94,11 @@ class PriceTable:
 
     @classmethod
     def load(cls, override: str | Path | None = None) -> PriceTable:
-        """The shipped table, Inspect's costs above it, and ``override`` (or ``$COGUMI_PRICES``) above all.
+        """The shipped table; Inspect's costs above it; ``override`` (``$COGUMI_PRICES``) above all.
 
         Args:
-            override: a TOML file with a ``[models]`` table; its entries win over every other source.
+            override: a TOML file with a ``[models]`` table; its entries win over every other
+                source.
         """
         prices: dict[str, Price] = {}
         sources: list[str] = []
@@ -114,7 +115,7 @@ class PriceTable:
         return cls(prices, tuple(sources), overrides)
 
     def price(self, *names: str | None) -> Price | None:
-        """The price for the first of ``names`` that matches (requested name, then reported version)."""
+        """The first of ``names`` with a price (requested name, then reported version)."""
         for name in names:
             if not name:
                 continue
@@ -127,7 +128,7 @@ class PriceTable:
         return None
 
     def usage_cost(self, usage: ModelUsage | None, *names: str | None) -> float:
-        """Dollars of a call: Inspect's own ``total_cost`` when it computed one, else from the price."""
+        """Dollars of a call: Inspect's ``total_cost`` when it computed one, else from the price."""
         if usage is None:
             return 0.0
         if usage.total_cost is not None:
@@ -145,7 +146,9 @@ def _match(prices: dict[str, Price], name: str) -> Price | None:
     for candidate in candidates:
         for pattern, price in prices.items():
             matched = (
-                candidate.startswith(pattern[:-1]) if pattern.endswith("*") else candidate == pattern
+                candidate.startswith(pattern[:-1])
+                if pattern.endswith("*")
+                else candidate == pattern
             )
             if matched and (best is None or len(pattern) > best[0]):
                 best = (len(pattern), price)
@@ -159,7 +162,7 @@ def estimate_tokens(text: str) -> int:
 
 @dataclass
 class Budget:
-    """Dollars this run may spend on new calls; ``None`` means no cap (spending is still counted)."""
+    """Dollars this run may spend on new calls; ``None``: no cap (spending is still counted)."""
 
     limit_usd: float | None = None
     spent_usd: float = 0.0
@@ -193,7 +196,7 @@ class Budget:
 
 
 def require_price(prices: PriceTable, budget: Budget, *names: str | None) -> Price | None:
-    """The price for ``names``; with a budget set, an unknown price is an error (it cannot be enforced)."""
+    """The price for ``names``; with a budget set, an unknown price is an error (cannot enforce)."""
     price = prices.price(*names)
     if price is None and budget.limit_usd is not None:
         shown = next((n for n in names if n), "<unknown>")

@@ -194,7 +194,7 @@ def parse_judge(text: str, source: str = "<judge>") -> JudgeDefinition:
 
 
 def load_judge(name: str | Path) -> JudgeDefinition:
-    """A judge by id (``$COGUMI_JUDGES_DIR/<id>.toml``, else the shipped one) or by path to a TOML file.
+    """A judge by id (``$COGUMI_JUDGES_DIR/<id>.toml``, else the shipped one) or a TOML path.
 
     Args:
         name: a judge id such as ``"pairwise-math"``, or a path to a ``.toml`` definition.

@@ -18,7 +18,7 @@ def add_display_option(parser: argparse.ArgumentParser) -> None:
         "--display",
         choices=DISPLAYS,
         default=None,
-        help="Inspect's progress display (default: Inspect's own, as for inspect eval; none to silence)",
+        help="Inspect's progress display (default: Inspect's own, as inspect eval; none: silent)",
     )
 
 
@@ -34,21 +34,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "(default $COGUMI_BASELINES_DIR or results/baselines; with --objective: an eval log)",
     )
     judge.add_argument("--baseline-model", help="which stored baseline model (if several)")
-    judge.add_argument("--grader", help="grader model (default: the log's grader role, else openai/gpt-4-turbo)")
+    judge.add_argument(
+        "--grader", help="grader model (default: the log's grader role, else openai/gpt-4-turbo)"
+    )
     judge.add_argument("--template", help="judge definition id or .toml path (default: the task's)")
-    judge.add_argument("--repeats", type=int, default=1, help="grader calls per order (judge noise)")
+    judge.add_argument(
+        "--repeats", type=int, default=1, help="grader calls per order (judge noise)"
+    )
     judge.add_argument("--no-swap", action="store_true", help="judge one order per sample")
     judge.add_argument(
-        "--allow-missing", action="store_true",
+        "--allow-missing",
+        action="store_true",
         help="score samples without a baseline answer 'error' instead of stopping",
     )
     judge.add_argument("--budget-usd", type=float, help="stop before new grader calls pass this")
     judge.add_argument(
         "--output",
-        help="judged log path (default <log>-judged.eval; with --objective: written only when given)",
+        help="judged log path (default <log>-judged.eval; with --objective: only when given)",
     )
     judge.add_argument(
-        "--objective", action="store_true",
+        "--objective",
+        action="store_true",
         help="no grader: win/tie/loss from both logs' correctness scores",
     )
     judge.add_argument("--scorer", help="with --objective: the correctness score to compare")
@@ -58,7 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+    return (
+        "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+    )
 
 
 def _print_rates(rates: VerdictRates) -> None:
@@ -130,9 +138,13 @@ def run_judge(args: argparse.Namespace) -> int:
         print(
             f"grader calls {int(stats.get('grader_calls', 0))}, cache hits "
             f"{int(stats.get('cache_hits', 0))}, misses {int(stats.get('cache_misses', 0))}, "
-            f"spent ${stats.get('usd', 0.0):.4f} (cached verdicts had cost ${stats.get('usd_cached', 0.0):.4f})"
+            f"spent ${stats.get('usd', 0.0):.4f} "
+            f"(cached verdicts had cost ${stats.get('usd_cached', 0.0):.4f})"
         )
     if judged.missing_baseline:
-        print(f"{judged.missing_baseline} samples had no usable baseline answer and were scored 'error'")
+        print(
+            f"{judged.missing_baseline} samples had no usable baseline answer "
+            "and were scored 'error'"
+        )
     print(f"judged log: {judged.output}")
     return 0

@@ -151,7 +151,7 @@ def objective_pairwise(
 
 
 def write_objective_log(result: ObjectivePairwise, output: str | Path) -> str:
-    """The candidate's log with a ``pairwise`` score per sample from ``result``, written to ``output``.
+    """The candidate's log with a ``pairwise`` score per sample from ``result``, at ``output``.
 
     The scores have the pairwise judge's shape (value from ``verdict_value``,
     answer win / tie / loss, the same metrics), so ``cogumi gate`` rules on
@@ -188,8 +188,11 @@ def write_objective_log(result: ObjectivePairwise, output: str | Path) -> str:
                 explanation=f"by {result.scorer}: candidate "
                 f"{'right' if paired.candidate_correct else 'wrong'}, baseline "
                 f"{'right' if paired.baseline_correct else 'wrong'}",
-                metadata={"objective": True, "baseline_log": result.baseline,
-                          "scorer": result.scorer},
+                metadata={
+                    "objective": True,
+                    "baseline_log": result.baseline,
+                    "scorer": result.scorer,
+                },
             )
 
         return score

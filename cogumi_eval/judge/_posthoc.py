@@ -99,7 +99,7 @@ def judge_log(
         budget_usd: stop before new grader calls pass this many dollars.
         output: where to write the judged log (default ``<log>-judged.eval`` beside it).
         display: Inspect's progress display while the grader runs ("none" by default here;
-            ``cogumi judge`` shows Inspect's own unless ``--display none``); None for Inspect's default.
+            ``cogumi judge`` shows Inspect's own unless ``--display none``); None: Inspect's.
     """
     source_path = None if isinstance(log, EvalLog) else str(log)
     the_log = log if isinstance(log, EvalLog) else read_log(log)
@@ -149,7 +149,9 @@ def judge_log(
         stem = Path(source_path)
         output = stem.with_name(f"{stem.stem}-judged{stem.suffix or '.eval'}")
     write_eval_log(judged, str(output))
-    scores = [s.scores[SCORE_NAME] for s in judged.samples or [] if s.scores and SCORE_NAME in s.scores]
+    scores = [
+        s.scores[SCORE_NAME] for s in judged.samples or [] if s.scores and SCORE_NAME in s.scores
+    ]
     stats: dict[str, float] = {}
     for result in judged.results.scores if judged.results else []:
         if result.scorer == SCORE_NAME and result.name == SCORE_NAME:

@@ -39,9 +39,7 @@ def reference_text(reference: str | None, state: TaskState, target: Target) -> s
     if reference.startswith("metadata:"):
         value = state.metadata.get(reference.removeprefix("metadata:"))
         return str(value) if value else (target.text or None)
-    raise JudgeDefinitionError(
-        f"reference={reference!r}: use 'target', 'metadata:<key>' or none"
-    )
+    raise JudgeDefinitionError(f"reference={reference!r}: use 'target', 'metadata:<key>' or none")
 
 
 def _active_task_name() -> str | None:
@@ -70,7 +68,7 @@ def pairwise(
     cache_path: str | None = None,
     grader_version: str | None = None,
 ) -> Scorer:
-    """Judge the candidate's answer against the stored baseline answer with the ``grader`` model role.
+    """Judge the candidate's answer against the stored baseline answer (``grader`` model role).
 
     The value is a dict of 0/1 floats (win, tie, loss, error, inconsistent) from
     the candidate's point of view and ``answer`` the outcome. With ``swap`` both
@@ -80,7 +78,8 @@ def pairwise(
     identical run asks the grader nothing.
 
     Args:
-        task_name: the task whose baselines to use (default: the running task; "cogumi/" is dropped).
+        task_name: the task whose baselines to use (default: the running task; "cogumi/"
+            is dropped).
         baseline: the model whose stored answers are the baseline.
         template: judge definition id under ``judges/`` or a path to a ``.toml``.
         swap: judge both orders (True) or one order fixed per sample (False, half the calls).
@@ -123,7 +122,9 @@ def pairwise(
                 "pairwise: pass task_name=<task> (e.g. -S task_name=gsm8k), or judge the log with "
                 "`cogumi judge <log>`, which reads the task from it: there is no running task"
             )
-        model: Model = get_model(grader) if grader else get_model(role="grader", default=DEFAULT_GRADER)
+        model: Model = (
+            get_model(grader) if grader else get_model(role="grader", default=DEFAULT_GRADER)
+        )
         candidate = state.output.completion if state.output else ""
         input_hash = input_sha256(state.messages)
         try:
@@ -150,17 +151,21 @@ def pairwise(
         ]
         pair = combine_repeats(per_repeat)
         identity = await run.identity(model)
-        metadata = _common_metadata(definition, model, baseline, record, input_hash) | {
-            "grader_version": identity.version,
-            "grader_pinned": identity.pinned,
-            "swap": swap,
-            "repeats": repeats,
-            "repeat_outcomes": [r.outcome for r in per_repeat],
-            "inconsistent": pair.inconsistent,
-            "calls": [c.as_metadata() for c in calls],
-            "cache_hits": sum(c.cache == "hit" for c in calls),
-            "cache_misses": sum(c.cache == "miss" for c in calls),
-        } | run.take_probe_report()
+        metadata = (
+            _common_metadata(definition, model, baseline, record, input_hash)
+            | {
+                "grader_version": identity.version,
+                "grader_pinned": identity.pinned,
+                "swap": swap,
+                "repeats": repeats,
+                "repeat_outcomes": [r.outcome for r in per_repeat],
+                "inconsistent": pair.inconsistent,
+                "calls": [c.as_metadata() for c in calls],
+                "cache_hits": sum(c.cache == "hit" for c in calls),
+                "cache_misses": sum(c.cache == "miss" for c in calls),
+            }
+            | run.take_probe_report()
+        )
         return Score(
             value=verdict_value(pair.outcome, pair.inconsistent),
             answer=pair.outcome,

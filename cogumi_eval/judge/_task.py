@@ -18,7 +18,6 @@ from ._scorer import DEFAULT_BASELINE, pairwise
 JUDGE_KINDS = ("pairwise",)
 
 
-
 def task_judge(task_name: str, descriptor: TaskDescriptor | None = None) -> tuple[str, str | None]:
     """The judge definition and reference a task is judged with by default.
 

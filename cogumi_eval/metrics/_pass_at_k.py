@@ -85,7 +85,7 @@ def pass_at_k_label(k: int) -> str:
 
 @metric(scores="unreduced")
 def pass_at_k_metric(k: Sequence[int]) -> Metric:
-    """pass@k for each k, from each sample's epochs with Inspect's ``pass_at(k)``; named ``pass@<k>``.
+    """pass@k for each k from each sample's epochs (Inspect's ``pass_at(k)``), named ``pass@<k>``.
 
     Args:
         k: the k values (each at most the epochs per sample; a sample with fewer
@@ -99,7 +99,9 @@ def pass_at_k_metric(k: Sequence[int]) -> Metric:
             by_sample.setdefault(score.sample_id, []).append(score)
         result: dict[str, float] = {}
         for value, reducer in reducers.items():
-            per_sample = [float(reducer([s.score for s in group]).as_float()) for group in by_sample.values()]
+            per_sample = [
+                float(reducer([s.score for s in group]).as_float()) for group in by_sample.values()
+            ]
             result[pass_at_k_label(value)] = (
                 math.fsum(per_sample) / len(per_sample) if per_sample else float("nan")
             )
@@ -141,6 +143,7 @@ def check_k(ks: Sequence[int], epochs: int | None) -> None:
         too_large = [k for k in ks if k > epochs]
         if too_large:
             raise ValueError(
-                f"pass@{max(too_large)} needs at least {max(too_large)} epochs but epochs={epochs}; "
+                f"pass@{max(too_large)} needs at least {max(too_large)} epochs "
+                f"but epochs={epochs}; "
                 f"raise -T epochs (or --epochs) or drop k={','.join(map(str, too_large))}"
             )

@@ -42,13 +42,15 @@ class Backend(Protocol):
 
     def determinism(self, config: GenerateConfig) -> Determinism: ...
 
-    async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput: ...
+    async def generate(
+        self, messages: list[ChatMessage], config: GenerateConfig
+    ) -> ModelOutput: ...
 
     def close(self) -> None: ...
 
 
 def choose_backend(ref: str, model_args: dict[str, Any]) -> str:
-    """The backend ``-M backend=`` names; for ``auto``: replay with a source, vLLM on a GPU, else hf."""
+    """The backend ``-M backend=`` names; ``auto``: replay with a source, vLLM on a GPU, else hf."""
     backend = str(model_args.get("backend", "auto")).lower()
     if backend not in ("auto", *BACKENDS):
         raise ModelOptionError(f"-M backend={backend!r} is not one of auto, {', '.join(BACKENDS)}.")
@@ -119,7 +121,7 @@ class CogumiModelAPI(ModelAPI):
         try:
             self.backend: Backend = open_backend(model_name, model_args)
         except ModelError as ex:
-            # `inspect eval` prints a prerequisite error as its message alone, not ~240 lines of traceback
+            # `inspect eval` prints a prerequisite error alone, not ~240 lines of traceback
             raise shown_by_inspect(ex) from None
         # A local model serves its whole batch at once: Inspect's adaptive
         # concurrency (tuned for rate-limited APIs) would start it at 20 requests.
@@ -129,11 +131,15 @@ class CogumiModelAPI(ModelAPI):
         if check is not None and check.quantized:
             logger.warning(
                 "QUANTIZED BASE: evaluating %s, but %s. Scores measure the adapter on this base "
-                "only; do not merge it.", model_name, check.message()
+                "only; do not merge it.",
+                model_name,
+                check.message(),
             )
         _live.setdefault(f"cogumi/{model_name}", []).append(weakref.ref(self))
-        set_model_info(f"cogumi/{model_name}", ModelInfo(model=model_name, organization="cogumi",
-                                                          context_length=self.backend.context))
+        set_model_info(
+            f"cogumi/{model_name}",
+            ModelInfo(model=model_name, organization="cogumi", context_length=self.backend.context),
+        )
 
     def lineage(self, config: GenerateConfig | None = None) -> Lineage:
         """This model's lineage with the determinism settings of ``config``."""
@@ -150,7 +156,8 @@ class CogumiModelAPI(ModelAPI):
         if tools:
             # an answer that silently ignored the tools would score as a wrong one
             raise ModelError(
-                f"cogumi/{self.model_name} does not support tool calls ({len(tools)} tool(s) offered); "
+                f"cogumi/{self.model_name} does not support tool calls "
+                f"({len(tools)} tool(s) offered); "
                 "evaluate tasks that use tools with an Inspect provider that does."
             )
         return await self.backend.generate(input, config)

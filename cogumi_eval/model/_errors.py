@@ -39,4 +39,3 @@ class ReplayError(ModelError):
 
 class BackendUnavailableError(ModelError):
     """The backend asked for is not installed or cannot run on this machine."""
-

@@ -12,7 +12,7 @@ from ..data import RecordSet
 def dataset_metadata(
     benchmark: str, records: RecordSet[Any], descriptor: TaskDescriptor, **options: Any
 ) -> dict[str, Any]:
-    """Task metadata: the task's descriptor, benchmark, data source, record count, skipped records, options.
+    """Task metadata: descriptor, benchmark, data source, record count, skipped records, options.
 
     Skipped records (non-strict loading) are listed here so a log can never hide
     that it scored fewer samples than the benchmark holds.

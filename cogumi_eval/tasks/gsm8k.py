@@ -20,17 +20,21 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
+from .._inspect_errors import user_errors_shown_by_inspect
+from .._task_descriptor import GSM8K
 from ..data import GSM8KRecord, RecordSet, load_gsm8k
 from ..judge import judge_scorers
 from ..metrics import agreement, consistency, majority_accuracy
-from .._inspect_errors import user_errors_shown_by_inspect
-from .._task_descriptor import GSM8K
 from ._common import dataset_metadata
 from ._numeric import extract_final_number, normalise_number, numbers_equal
 
-PROMPT = """Solve the following math problem step by step. Show your reasoning, then give the final answer on the last line in the form "ANSWER: $ANSWER" (without quotes), where $ANSWER is just the final number.
-
-{fewshot}Question: {question}"""
+PROMPT = (
+    "Solve the following math problem step by step. Show your reasoning, then give the "
+    'final answer on the last line in the form "ANSWER: $ANSWER" (without quotes), where '
+    "$ANSWER is just the final number.\n"
+    "\n"
+    "{fewshot}Question: {question}"
+)
 
 FEWSHOT_HEADER = "Here are some worked examples.\n\n"
 
@@ -69,7 +73,7 @@ def gsm8k_samples(records: RecordSet[GSM8KRecord]) -> list[Sample]:
 
 @solver
 def gsm8k_prompt(fewshot: str = "") -> Solver:
-    """Wrap the question in the step-by-step prompt (plain substitution: braces in questions are safe).
+    """Wrap the question in the step-by-step prompt (plain substitution: braces are safe).
 
     Args:
         fewshot: the exemplar block to put before the question ("" for zero-shot).
@@ -155,7 +159,9 @@ def gsm8k(
         baselines: baseline store folder, .jsonl file or eval log (default results/baselines).
     """
     records = load_gsm8k(split, data_dir=data_dir, strict=strict, verify=verify)  # type: ignore[arg-type]
-    train = load_gsm8k("train", data_dir=data_dir, strict=strict, verify=verify) if fewshot else None
+    train = (
+        load_gsm8k("train", data_dir=data_dir, strict=strict, verify=verify) if fewshot else None
+    )
     block = fewshot_block(train.records, fewshot, fewshot_seed) if train else ""
     return Task(
         dataset=MemoryDataset(gsm8k_samples(records), name=f"gsm8k-{split}"),
@@ -175,5 +181,7 @@ def gsm8k(
                 descriptor=GSM8K,
             ),
         ],
-        metadata=dataset_metadata("gsm8k", records, GSM8K, fewshot=fewshot, fewshot_seed=fewshot_seed),
+        metadata=dataset_metadata(
+            "gsm8k", records, GSM8K, fewshot=fewshot, fewshot_seed=fewshot_seed
+        ),
     )

@@ -7,6 +7,8 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Scorer, Target, accuracy, scorer, stderr
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
+from .._inspect_errors import user_errors_shown_by_inspect
+from .._task_descriptor import HUMANEVAL
 from ..data import HumanEvalProblem, RecordSet, load_humaneval
 from ..judge import judge_scorers
 from ..metrics import (
@@ -20,8 +22,6 @@ from ..metrics import (
 from ..sandbox import ExecutionResult, Limits, Outcome, Program, SandboxError
 from ._code_extract import ExtractedCode, extract_code
 from ._code_run import check_sandbox, run_program, task_sandbox
-from .._inspect_errors import user_errors_shown_by_inspect
-from .._task_descriptor import HUMANEVAL
 from ._common import dataset_metadata
 
 CHAT_PROMPT = """Complete the following Python function. Reply with the complete function, signature included, in a single ```python code block.
@@ -209,7 +209,9 @@ def humaneval(
         dataset=MemoryDataset(humaneval_samples(records), name="humaneval"),
         solver=[humaneval_prompt(style), generate()],
         scorer=[
-            with_pass_at_k(humaneval_tests(timeout=timeout, memory_mb=memory_mb, sandbox=sandbox), ks),
+            with_pass_at_k(
+                humaneval_tests(timeout=timeout, memory_mb=memory_mb, sandbox=sandbox), ks
+            ),
             *judge_scorers(
                 "humaneval",
                 judge,

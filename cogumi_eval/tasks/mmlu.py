@@ -20,17 +20,21 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import Solver, TaskState, generate, solver
 
+from .._inspect_errors import user_errors_shown_by_inspect
+from .._task_descriptor import MMLU
 from ..data import LETTERS, MMLURecord, RecordSet, check_subjects, load_mmlu
 from ..judge import judge_scorers
 from ..metrics import agreement, consistency, majority_accuracy
-from .._inspect_errors import user_errors_shown_by_inspect
-from .._task_descriptor import MMLU
 from ._common import dataset_metadata
 from ._letter import extract_letter
 
-PROMPT = """The following is a multiple choice question about {subject}. Think it through if you need to, then give your final answer on the last line in the form "ANSWER: $LETTER" (without quotes), where $LETTER is one of A, B, C or D.
-
-{fewshot}{question}"""
+PROMPT = (
+    "The following is a multiple choice question about {subject}. Think it through if you"
+    ' need to, then give your final answer on the last line in the form "ANSWER: $LETTER"'
+    " (without quotes), where $LETTER is one of A, B, C or D.\n"
+    "\n"
+    "{fewshot}{question}"
+)
 
 
 def subject_title(subject: str) -> str:
@@ -40,7 +44,9 @@ def subject_title(subject: str) -> str:
 
 def format_question(record: MMLURecord) -> str:
     """The question followed by its options, one per line as ``A) ...``."""
-    options = "\n".join(f"{letter}) {text}" for letter, text in zip(LETTERS, record.choices))
+    options = "\n".join(
+        f"{letter}) {text}" for letter, text in zip(LETTERS, record.choices, strict=False)
+    )
     return f"Question: {record.question}\n{options}"
 
 
@@ -54,14 +60,16 @@ def fewshot_blocks(dev: RecordSet[MMLURecord], count: int) -> dict[str, str]:
     blocks = {}
     for subject, records in by_subject.items():
         if count > len(records):
-            raise ValueError(f"fewshot={count} exceeds the {len(records)} dev questions of {subject}")
+            raise ValueError(
+                f"fewshot={count} exceeds the {len(records)} dev questions of {subject}"
+            )
         shots = [f"{format_question(r)}\nANSWER: {r.answer}" for r in records[:count]]
         blocks[subject] = "\n\n".join(shots) + "\n\n"
     return blocks
 
 
 def mmlu_samples(records: Sequence[MMLURecord]) -> list[Sample]:
-    """One sample per question; ``input`` is the question with its options, ``target`` the letter."""
+    """One sample per question; ``input``: the question with its options, ``target``: the letter."""
     return [
         Sample(
             id=record.id,
@@ -158,7 +166,8 @@ def mmlu(
     """MMLU, generated answers scored on the option letter.
 
     Args:
-        fewshot: dev-split exemplars per question, from the same subject (0 to 5; 5 is the paper's setting).
+        fewshot: dev-split exemplars per question, from the same subject (0 to 5; 5 is the
+            paper's setting).
         subjects: subjects to include (a list, or a comma-separated string); all 57 by default.
         split: ``"test"`` (14,042 questions) or ``"val"`` (1,531).
         data_dir: data folder (default ``$COGUMI_DATA_DIR``; without one, the hub).
@@ -167,7 +176,7 @@ def mmlu(
         judge: "pairwise" to also judge each answer against a stored baseline answer
             (grader: the ``grader`` model role); see ``cogumi_eval.judge.judge_scorers``.
         baseline: the model whose stored answers are the baseline (default openai/gpt-4-turbo).
-        judge_template: judge definition under ``judges/`` (default pairwise, with the answer as reference).
+        judge_template: judge definition id (default pairwise, with the answer as reference).
         judge_repeats: grader calls per order, to measure the judge's own noise (kappa).
         judge_swap: judge both orders, MT-Bench rule (True) or one order (False).
         allow_missing: score samples without a baseline answer 'error' instead of failing.
@@ -176,7 +185,11 @@ def mmlu(
     """
     chosen = check_subjects(subjects)
     records = load_mmlu(split, subjects=chosen, data_dir=data_dir, strict=strict, verify=verify)  # type: ignore[arg-type]
-    dev = load_mmlu("dev", subjects=chosen, data_dir=data_dir, strict=strict, verify=verify) if fewshot else None
+    dev = (
+        load_mmlu("dev", subjects=chosen, data_dir=data_dir, strict=strict, verify=verify)
+        if fewshot
+        else None
+    )
     return Task(
         dataset=MemoryDataset(mmlu_samples(records.records), name=f"mmlu-{split}"),
         solver=[mmlu_prompt(fewshot_blocks(dev, fewshot) if dev else {}), generate()],

@@ -14,7 +14,9 @@ def test_an_unreadable_log_is_skipped_with_a_warning_and_the_rest_loads(analysis
     with pytest.warns(LogProblemWarning) as warned:
         logs = analysis.load(analysis_logs.bad_folder)
     messages = [str(w.message) for w in warned]
-    assert any("truncated.eval: unreadable: the log is truncated or not a log" in m for m in messages)
+    assert any(
+        "truncated.eval: unreadable: the log is truncated or not a log" in m for m in messages
+    )
     assert any("errored.eval: status error" in m for m in messages)  # the incomplete one, loaded
     skipped = [p for p in logs.problems if p.skipped]
     assert [Path(p.log).name for p in skipped] == ["2026-01-01T00-00-00+00-00_gsm8k_truncated.eval"]

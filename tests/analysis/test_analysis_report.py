@@ -61,8 +61,8 @@ def test_report_compares_the_named_baseline_and_candidate(analysis_logs, tmp_pat
     text = out.read_text()
     assert "## merged against sft" in text
     assert (
-        "| 80.0% | 44.0% | -36.0 pp (-49.4 pp to -22.6 pp) | 7.6e-06 (mcnemar-exact) | 0 | 18 | 32 |"
-        in text
+        "| 80.0% | 44.0% | -36.0 pp (-49.4 pp to -22.6 pp) | 7.6e-06 (mcnemar-exact) "
+        "| 0 | 18 | 32 |" in text
     )
     assert "| tie | 70.0% | 28.0% |" in text
 
@@ -109,12 +109,15 @@ def _chromium() -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip(
-            "Debian's chromium is not installed (apt-get install chromium): cannot screenshot the report"
+            "Debian's chromium is not installed (apt-get install chromium): "
+            "cannot screenshot the report"
         )
     return chromium
 
 
-def _headless(page: Path, tmp_path: Path, width: int, *args: str) -> subprocess.CompletedProcess[str]:
+def _headless(
+    page: Path, tmp_path: Path, width: int, *args: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             _chromium(),
@@ -152,8 +155,11 @@ def test_gate_and_paired_tables_fit_1280_px_without_scrolling(analysis_logs, tmp
     spec = tmp_path / "gate.toml"
     spec.write_text(TIE_AND_ACCURACY_RULES)
     page = analysis.write_report(
-        analysis_logs.series, tmp_path / "report.html",
-        baseline=str(analysis_logs.series[0]), candidate=str(analysis_logs.series[2]), spec=spec,
+        analysis_logs.series,
+        tmp_path / "report.html",
+        baseline=str(analysis_logs.series[0]),
+        candidate=str(analysis_logs.series[2]),
+        spec=spec,
     )
     measured = tmp_path / "measured.html"
     measured.write_text(page.read_text().replace("</body>", _MEASURE + "</body>"))

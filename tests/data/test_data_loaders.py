@@ -127,7 +127,10 @@ def _gsm8k_with_bad_line(tmp_path: Path, bad: str) -> Path:
     [
         ('{"question": "broken', "not valid JSON"),
         ('{"question": "no answer"}', "missing field 'answer'"),
-        ('{"question": "q", "answer": "no final line"}', "field 'answer' has no '#### <number>' final line"),
+        (
+            '{"question": "q", "answer": "no final line"}',
+            "field 'answer' has no '#### <number>' final line",
+        ),
         ("[1, 2]", "expected a JSON object"),
     ],
 )
@@ -187,7 +190,7 @@ def test_no_folder_and_no_hub_says_what_to_set(monkeypatch: pytest.MonkeyPatch) 
 
 
 def _no_network_and_no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No data folder, HF offline mode off, a hub endpoint that refuses connections, downloads trapped."""
+    """No data folder, HF offline mode off, a hub that refuses connections, downloads trapped."""
     import datasets
 
     monkeypatch.delenv("COGUMI_DATA_DIR")
@@ -201,26 +204,36 @@ def _no_network_and_no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(datasets, "load_dataset", download)
 
 
-def test_offline_without_a_data_folder_fails_before_any_download(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_without_a_data_folder_fails_before_any_download(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _no_network_and_no_downloads(monkeypatch)
     with pytest.raises(DataSourceError) as error:
         load_gsm8k("test")
     message = str(error.value)
-    assert message.startswith("cannot load GSM8K test: no data folder is set and the Hugging Face hub is not reachable")
+    assert message.startswith(
+        "cannot load GSM8K test: no data folder is set and the Hugging Face hub is not reachable"
+    )
     assert "Set COGUMI_DATA_DIR=/path/to/data" in message and "\n" not in message
 
 
-def test_the_hub_extra_is_not_advertised_when_it_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_hub_extra_is_not_advertised_when_it_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _no_network_and_no_downloads(monkeypatch)
     with pytest.raises(DataSourceError) as error:
         load_humaneval()
     assert "cogumi[hub]" not in str(error.value)
 
 
-def test_a_missing_hub_extra_is_named_with_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_hub_extra_is_named_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("COGUMI_DATA_DIR")
     monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
-    with pytest.raises(DataSourceError, match=r"hub extra is not installed.*pip install 'cogumi\[hub\]'"):
+    with pytest.raises(
+        DataSourceError, match=r"hub extra is not installed.*pip install 'cogumi\[hub\]'"
+    ):
         load_mmlu("dev", subjects=["anatomy"])
 
 
@@ -234,14 +247,21 @@ def test_hub_rows_map_to_the_same_records_as_local_files(
         local_humaneval = [json.loads(line) for line in handle]
     local_mmlu = load_mmlu("val", subjects=["virology"], data_dir=data_dir)
 
-    def fake_hub(dataset: _hub.HubDataset, config: str | None, split: str) -> list[dict[str, object]]:
+    def fake_hub(
+        dataset: _hub.HubDataset, config: str | None, split: str
+    ) -> list[dict[str, object]]:
         calls.append((dataset.repo, dataset.revision, config, split))
         if dataset is _hub.GSM8K_HUB:
             return local_gsm8k
         if dataset is _hub.HUMANEVAL_HUB:
             return local_humaneval
         return [
-            {"question": r.question, "subject": r.subject, "choices": list(r.choices), "answer": "ABCD".index(r.answer)}
+            {
+                "question": r.question,
+                "subject": r.subject,
+                "choices": list(r.choices),
+                "answer": "ABCD".index(r.answer),
+            }
             for r in local_mmlu
         ]
 
@@ -275,13 +295,30 @@ def test_inside_inspect_eval_a_missing_data_folder_is_one_message(tmp_path: Path
     import os
     import subprocess
 
-    env = {k: v for k, v in os.environ.items() if k not in ("COGUMI_DATA_DIR", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("COGUMI_DATA_DIR", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    }
     env.update(HF_ENDPOINT="http://127.0.0.1:9", COLUMNS="200")
     repo = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-m", "inspect_ai", "eval", "tasks/math.py", "--model", "mockllm/model",
-         "--log-dir", str(tmp_path)],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "inspect_ai",
+            "eval",
+            "tasks/math.py",
+            "--model",
+            "mockllm/model",
+            "--log-dir",
+            str(tmp_path),
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 1 and "Traceback" not in output

@@ -9,8 +9,17 @@ from cogumi_eval.gate._logs import _public_summaries, _stored_summaries, read_ru
 
 
 def test_stored_summaries_equal_inspects_public_reader(gate_logs: Callable[..., Path]) -> None:
-    responses = {f"q-{i}": ["ANSWER: 1\nVERDICT: tie", "ANSWER: 2\nVERDICT: loss"] for i in range(6)}
-    path = gate_logs("read-both-ways", "gsm8k", responses, scorers=("final_number", "pairwise"), epochs=2, fail={"q-4"})
+    responses = {
+        f"q-{i}": ["ANSWER: 1\nVERDICT: tie", "ANSWER: 2\nVERDICT: loss"] for i in range(6)
+    }
+    path = gate_logs(
+        "read-both-ways",
+        "gsm8k",
+        responses,
+        scorers=("final_number", "pairwise"),
+        epochs=2,
+        fail={"q-4"},
+    )
     stored = _stored_summaries(str(path))
     assert stored is not None
     assert sorted(stored) == sorted(_public_summaries(str(path)))
@@ -19,15 +28,26 @@ def test_stored_summaries_equal_inspects_public_reader(gate_logs: Callable[..., 
 
 
 def test_a_run_log_keeps_every_sample_epoch_and_scorer(gate_logs: Callable[..., Path]) -> None:
-    responses = {f"q-{i}": ["ANSWER: 1\nVERDICT: tie", "ANSWER: 2\nVERDICT: loss"] for i in range(6)}
-    path = gate_logs("read-both-ways", "gsm8k", responses, scorers=("final_number", "pairwise"), epochs=2, fail={"q-4"})
+    responses = {
+        f"q-{i}": ["ANSWER: 1\nVERDICT: tie", "ANSWER: 2\nVERDICT: loss"] for i in range(6)
+    }
+    path = gate_logs(
+        "read-both-ways",
+        "gsm8k",
+        responses,
+        scorers=("final_number", "pairwise"),
+        epochs=2,
+        fail={"q-4"},
+    )
     run = read_run_log(path)
     assert (run.task, run.epochs, len(run.keys), run.errored) == ("gsm8k", 2, 12, 2)
     assert set(run.scores) == {"final_number", "pairwise"}
     assert run.log_metrics["pairwise"]["tie/mean"] == 0.5
 
 
-def test_json_logs_are_read_through_the_public_reader(gate_logs: Callable[..., Path], tmp_path: Path) -> None:
+def test_json_logs_are_read_through_the_public_reader(
+    gate_logs: Callable[..., Path], tmp_path: Path
+) -> None:
     from inspect_ai.log import read_eval_log, write_eval_log
 
     path = gate_logs("read-both-ways-json", "gsm8k", {"q-0": ["ANSWER: 1"], "q-1": ["ANSWER: 0"]})

@@ -115,7 +115,8 @@ def test_pass_at_k_over_epochs_matches_enumeration(
 
 
 def test_pass_at_k_results_are_named_pass_at_k_not_repeated_accuracy(tmp_path: Path) -> None:
-    log = _run(tmp_path, lambda prompt: "", task=humaneval(style="completion", epochs=2, k="1,2"), limit=2)
+    task = humaneval(style="completion", epochs=2, k="1,2")
+    log = _run(tmp_path, lambda prompt: "", task=task, limit=2)
     shown = [(s.name, n) for s in log.results.scores for n in s.metrics]  # type: ignore[union-attr]
     assert ("humaneval_tests", "pass@1") in shown and ("humaneval_tests", "pass@2") in shown
     assert len(shown) == len(set(shown)), shown

@@ -16,7 +16,9 @@ REPO = Path(__file__).resolve().parents[2]
 MATH = str(REPO / "tasks" / "math.py")
 
 
-def test_baseline_build_twice_generates_only_the_missing(capsys: pytest.CaptureFixture[str]) -> None:
+def test_baseline_build_twice_generates_only_the_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["baseline", "build", MATH, "--model", "mockllm/model", "--limit", "2"]) == 0
     assert "2 generated, 0 already stored" in capsys.readouterr().out
     assert main(["baseline", "build", MATH, "--model", "mockllm/model", "--limit", "3"]) == 0
@@ -34,7 +36,9 @@ def test_baseline_show_summarises_the_store(capsys: pytest.CaptureFixture[str]) 
 def test_importing_a_file_with_a_duplicate_names_the_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    line = json.dumps({"task": "gsm8k", "sample_id": "test-0000", "input": "q", "model": "m/x", "answer": "a"})
+    line = json.dumps(
+        {"task": "gsm8k", "sample_id": "test-0000", "input": "q", "model": "m/x", "answer": "a"}
+    )
     source = tmp_path / "answers.jsonl"
     source.write_text(f"{line}\n{line}\n")
     assert main(["baseline", "import", str(source)]) == 2
@@ -47,11 +51,24 @@ def test_judge_writes_a_new_log_and_reports_the_rates(
     main(["baseline", "build", MATH, "--model", "mockllm/model", "--limit", "2"])
     (log,) = eval(gsm8k(), model="mockllm/model", limit=2, display="none")
     output = tmp_path / "judged.eval"
-    code = main(["judge", log.location, "--grader", "mockllm/model", "--baseline-model",
-                 "mockllm/model", "--output", str(output)])
+    code = main(
+        [
+            "judge",
+            log.location,
+            "--grader",
+            "mockllm/model",
+            "--baseline-model",
+            "mockllm/model",
+            "--output",
+            str(output),
+        ]
+    )
     assert code == 0
     # mockllm's default reply has no verdict: each order is asked twice, then scored 'error'
-    assert [s.scores["pairwise"].answer for s in read_eval_log(str(output)).samples] == ["error", "error"]  # type: ignore[index, union-attr]
+    assert [s.scores["pairwise"].answer for s in read_eval_log(str(output)).samples] == [
+        "error",
+        "error",
+    ]  # type: ignore[index, union-attr]
     assert "error          1.000" in capsys.readouterr().out
 
 
@@ -90,12 +107,20 @@ def test_cache_prune_needs_a_filter(capsys: pytest.CaptureFixture[str]) -> None:
     ("command", "module", "function"),
     [
         (["judge", "run.eval"], "cogumi_eval.judge._posthoc", "judge_log"),
-        (["baseline", "build", "tasks/math.py", "--model", "m"], "cogumi_eval.judge._baseline_build", "build_baselines"),
+        (
+            ["baseline", "build", "tasks/math.py", "--model", "m"],
+            "cogumi_eval.judge._baseline_build",
+            "build_baselines",
+        ),
     ],
 )
 @pytest.mark.parametrize(("flags", "display"), [([], None), (["--display", "none"], "none")])
 def test_long_commands_show_inspects_display_unless_silenced(
-    command: list[str], module: str, function: str, flags: list[str], display: str | None,
+    command: list[str],
+    module: str,
+    function: str,
+    flags: list[str],
+    display: str | None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import importlib

@@ -26,7 +26,9 @@ def test_the_longest_matching_pattern_wins() -> None:
     assert table.price("openai/gpt-4o-mini-2024-07-18").input == 0.15  # not gpt-4o*'s 2.50
 
 
-def test_an_override_file_replaces_shipped_prices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_override_file_replaces_shipped_prices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     override = tmp_path / "prices.toml"
     override.write_text('[models]\n"openai/gpt-4-turbo*" = { input = 1.0, output = 2.0 }\n')
     monkeypatch.setenv("COGUMI_PRICES", str(override))

@@ -56,15 +56,21 @@ def test_an_unknown_judge_lists_the_known_ones() -> None:
         load_judge("nonesuch")
 
 
-def test_a_users_judges_folder_adds_to_the_shipped_judges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_users_judges_folder_adds_to_the_shipped_judges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = (judges_dir() / "pairwise.toml").read_text().replace('id = "pairwise"', 'id = "strict"')
     (tmp_path / "strict.toml").write_text(text)
     monkeypatch.setenv("COGUMI_JUDGES_DIR", str(tmp_path))
     assert load_judge("strict").id == "strict"
-    assert load_judge("pairwise-math").source.endswith("cogumi_eval/judge/definitions/pairwise-math.toml")
+    assert load_judge("pairwise-math").source.endswith(
+        "cogumi_eval/judge/definitions/pairwise-math.toml"
+    )
 
 
-def test_a_users_judge_replaces_the_shipped_one_of_the_same_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_users_judge_replaces_the_shipped_one_of_the_same_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = (judges_dir() / "pairwise.toml").read_text().replace("version = 1", "version = 7")
     (tmp_path / "pairwise.toml").write_text(text)
     monkeypatch.setenv("COGUMI_JUDGES_DIR", str(tmp_path))
@@ -72,5 +78,7 @@ def test_a_users_judge_replaces_the_shipped_one_of_the_same_id(tmp_path: Path, m
 
 
 def test_an_unknown_judge_lists_the_known_ones_and_the_fix() -> None:
-    with pytest.raises(JudgeDefinitionError, match=r"known judges: pairwise, pairwise-code, pairwise-math\. Add"):
+    with pytest.raises(
+        JudgeDefinitionError, match=r"known judges: pairwise, pairwise-code, pairwise-math\. Add"
+    ):
         load_judge("nope")

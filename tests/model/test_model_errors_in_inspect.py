@@ -1,4 +1,4 @@
-"""A user error inside ``inspect eval --model cogumi/...`` prints its message alone, not a traceback."""
+"""A user error inside ``inspect eval --model cogumi/...`` prints its message, not a traceback."""
 
 from __future__ import annotations
 
@@ -17,10 +17,22 @@ SOLUTIONS = "gsm8k/example_model_solutions.jsonl"
 
 
 def _inspect_eval(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "inspect_ai", "eval", str(REPO / "tasks" / "math.py"), "--limit", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "inspect_ai",
+        "eval",
+        str(REPO / "tasks" / "math.py"),
+        "--limit",
+        "1",
+    ]
     return subprocess.run(
         [*command, "--log-dir", str(cwd / "logs"), *args],
-        cwd=cwd, env=dict(os.environ, COLUMNS="200"), capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        env=dict(os.environ, COLUMNS="200"),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -28,13 +40,19 @@ def _inspect_eval(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("model_args", "message"),
     [
-        (["--model", "cogumi/./nope"], "model ref './nope' is neither a folder nor a registry name"),
+        (
+            ["--model", "cogumi/./nope"],
+            "model ref './nope' is neither a folder nor a registry name",
+        ),
         (["--model", "cogumi/replay"], "the replay backend needs -M source="),
         (
             ["-M", "input=question", "-M", "response=175b_verification.solutoin"],
             "-M response=175b_verification.solutoin is not a field of",
         ),
-        (["-M", "colour=red"], "unknown -M option colour for the cogumi replay backend. Valid options:"),
+        (
+            ["-M", "colour=red"],
+            "unknown -M option colour for the cogumi replay backend. Valid options:",
+        ),
     ],
     ids=["missing-ref", "replay-without-source", "misspelt-response", "unknown-option"],
 )
@@ -42,7 +60,13 @@ def test_a_user_error_prints_its_message_without_a_traceback(
     model_args: list[str], message: str, data_dir: Path, tmp_path: Path
 ) -> None:
     if model_args[0] == "-M":
-        model_args = ["--model", "cogumi/replay", "-M", f"source={data_dir / SOLUTIONS}", *model_args]
+        model_args = [
+            "--model",
+            "cogumi/replay",
+            "-M",
+            f"source={data_dir / SOLUTIONS}",
+            *model_args,
+        ]
     done = _inspect_eval(tmp_path, *model_args)
     output = done.stdout + done.stderr
     assert done.returncode == 1

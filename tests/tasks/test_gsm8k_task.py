@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog
 
@@ -35,7 +34,11 @@ def _run(tmp_path: Path, respond, **options: object) -> EvalLog:  # type: ignore
 
 
 def test_correct_final_answer_scores_correct_with_normalised_answer(tmp_path: Path) -> None:
-    answers = {"Janet": "She makes $18.00.\nANSWER: $18.00", "robe": "ANSWER: 3", "Josh": "ANSWER: 1"}
+    answers = {
+        "Janet": "She makes $18.00.\nANSWER: $18.00",
+        "robe": "ANSWER: 3",
+        "Josh": "ANSWER: 1",
+    }
 
     def respond(prompt: str) -> str:
         return next(text for key, text in answers.items() if key in prompt)
@@ -43,7 +46,10 @@ def test_correct_final_answer_scores_correct_with_normalised_answer(tmp_path: Pa
     log = _run(tmp_path, respond)
     scores = {s.id: s.scores["final_number"] for s in log.samples or []}
     assert scores["test-0000"].value == "C" and scores["test-0000"].answer == "18"
-    assert scores["test-0001"].value == "C" and scores["test-0001"].metadata == {"rule": "answer", "extracted_from": "3"}
+    assert scores["test-0001"].value == "C" and scores["test-0001"].metadata == {
+        "rule": "answer",
+        "extracted_from": "3",
+    }
     assert scores["test-0002"].value == "I" and scores["test-0002"].answer == "1"
     assert log.results is not None
     assert log.results.scores[0].metrics["accuracy"].value == 2 / 3
@@ -83,7 +89,7 @@ def test_epochs_report_consistency_and_a_single_epoch_leaves_it_undefined(tmp_pa
 def test_prompt_asks_for_answer_line_and_contains_the_question(tmp_path: Path) -> None:
     prompts: list[str] = []
     _run(tmp_path, lambda prompt: prompts.append(prompt) or "ANSWER: 1", limit=1)
-    assert 'ANSWER: $ANSWER' in prompts[0]
+    assert "ANSWER: $ANSWER" in prompts[0]
     assert prompts[0].rstrip().endswith(load_gsm8k("test")[0].question)
 
 
@@ -94,7 +100,13 @@ def test_fewshot_exemplars_are_seeded_and_stripped_of_calculator_marks(tmp_path:
     assert block != fewshot_block(train, 4, seed=8)
     assert block.count("ANSWER:") == 4 and "<<" not in block
     prompts: list[str] = []
-    _run(tmp_path, lambda prompt: prompts.append(prompt) or "ANSWER: 1", limit=1, fewshot=4, fewshot_seed=7)
+    _run(
+        tmp_path,
+        lambda prompt: prompts.append(prompt) or "ANSWER: 1",
+        limit=1,
+        fewshot=4,
+        fewshot_seed=7,
+    )
     assert block in prompts[0]
 
 
@@ -117,7 +129,9 @@ def test_task_metadata_records_data_source_and_options(tmp_path: Path, data_dir:
 def test_plain_mockllm_runs_offline_without_tiktoken_download(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # An empty tiktoken cache forces the download path, which has no network here or in CI.
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "tiktoken"))
-    [log] = inspect_eval(gsm8k(), model="mockllm/model", limit=2, log_dir=str(tmp_path / "logs"), display="none")
+    [log] = inspect_eval(
+        gsm8k(), model="mockllm/model", limit=2, log_dir=str(tmp_path / "logs"), display="none"
+    )
     assert log.status == "success", log.error
     assert len(log.samples or []) == 2
 
@@ -133,7 +147,9 @@ def _mockllm_patched_after_loading_cogumi(switch: str | None) -> bool:
         "from inspect_ai.model._providers.mockllm import MockLLM\n"
         "print(MockLLM.count_text_tokens is not ModelAPI.count_text_tokens)"
     )
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1] == "True"
 

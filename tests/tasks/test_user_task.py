@@ -1,4 +1,4 @@
-"""A user's own task, written outside Cogumi, is gated, judged and analysed with no change to Cogumi.
+"""A user's own task, written outside Cogumi, is gated, judged and analysed with no change to it.
 
 The task reuses Cogumi's GSM8K prompt and ``final_number`` scorer on its own
 word problems under its own name; ``cogumi_task`` records the task descriptor
@@ -25,9 +25,12 @@ from cogumi_eval.tasks import GSM8K, METADATA_KEY, TaskDescriptor, task_descript
 from cogumi_eval.testing import model_output, scripted_model
 
 # (question, answer): 12 problems; the candidate gets the odd ones wrong
-PROBLEMS = [(f"Ava has {n} apples and buys {n + 3} more. How many apples has she now?", 2 * n + 3) for n in range(12)]
+PROBLEMS = [
+    (f"Ava has {n} apples and buys {n + 3} more. How many apples has she now?", 2 * n + 3)
+    for n in range(12)
+]
 
-TASK_FILE = '''
+TASK_FILE = """
 from inspect_ai import task
 from inspect_ai.dataset import Sample
 from inspect_ai.solver import generate
@@ -38,7 +41,9 @@ PROBLEMS = {problems!r}
 
 
 @task
-def word_problems(judge: str | None = None, baseline: str | None = None, baselines: str | None = None):
+def word_problems(
+    judge: str | None = None, baseline: str | None = None, baselines: str | None = None
+):
     samples = [
         Sample(
             id=f"wp-{{i:02d}}",
@@ -57,7 +62,7 @@ def word_problems(judge: str | None = None, baseline: str | None = None, baselin
         baseline=baseline,
         baselines=baselines,
     )
-'''
+"""
 
 SPEC = """
 [[rule]]
@@ -82,7 +87,9 @@ def _solver(wrong_odd: bool) -> Any:
 def _fair_grader() -> Any:
     """Prefers the solution whose ANSWER matches the reference's '#### N'."""
 
-    def respond(messages: list[ChatMessage], tools: Any, tool_choice: Any, config: GenerateConfig) -> ModelOutput:
+    def respond(
+        messages: list[ChatMessage], tools: Any, tool_choice: Any, config: GenerateConfig
+    ) -> ModelOutput:
         text = next((m.text for m in reversed(messages) if m.role == "user"), "")
         reference = re.search(r"#### (\d+)", text)
         answers = re.findall(r"Solution [AB]:\n<<<\n.*?ANSWER: (\d+)\n>>>", text, re.DOTALL)
@@ -97,7 +104,7 @@ def _fair_grader() -> Any:
 
 @pytest.fixture(scope="module")
 def user_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The user's task file (outside the repository) run for a good baseline and a worse candidate."""
+    """The user's task file (outside the repository) run for a good baseline and a worse one."""
     folder = tmp_path_factory.mktemp("user")
     task_file = folder / "word_problems.py"
     task_file.write_text(TASK_FILE.format(problems=PROBLEMS))
@@ -106,7 +113,13 @@ def user_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (candidate,) = eval("word_problems.py", model=_solver(True), log_dir="cand", display="none")
     spec = folder / "gate.toml"
     spec.write_text(SPEC)
-    return {"folder": folder, "task_file": task_file, "base": baseline.location, "cand": candidate.location, "spec": spec}
+    return {
+        "folder": folder,
+        "task_file": task_file,
+        "base": baseline.location,
+        "cand": candidate.location,
+        "spec": spec,
+    }
 
 
 def test_the_log_records_the_descriptor_of_the_scorer_it_reuses(user_runs: dict[str, Any]) -> None:
@@ -115,20 +128,41 @@ def test_the_log_records_the_descriptor_of_the_scorer_it_reuses(user_runs: dict[
     assert TaskDescriptor.from_metadata(header.eval.metadata[METADATA_KEY]) == GSM8K  # type: ignore[index]
 
 
-def test_the_gate_reads_the_users_task_by_its_name(user_runs: dict[str, Any], tmp_path: Path) -> None:
+def test_the_gate_reads_the_users_task_by_its_name(
+    user_runs: dict[str, Any], tmp_path: Path
+) -> None:
     out = tmp_path / "gate.json"
     status = main(
-        ["gate", "--baseline", user_runs["base"], "--candidate", user_runs["cand"], "--spec", str(user_runs["spec"]), "--json", str(out)]
+        [
+            "gate",
+            "--baseline",
+            user_runs["base"],
+            "--candidate",
+            user_runs["cand"],
+            "--spec",
+            str(user_runs["spec"]),
+            "--json",
+            str(out),
+        ]
     )
     (rule,) = json.loads(out.read_text())["rules"]
     assert (status, rule["scorer"], rule["verdict"]) == (1, "final_number", "fail")
     assert (rule["baseline"], rule["candidate"]) == (1.0, 0.5)
 
 
-def test_objective_judging_reads_the_users_scorer(user_runs: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["judge", user_runs["cand"], "--objective", "--baseline", user_runs["base"], "--json"])
+def test_objective_judging_reads_the_users_scorer(
+    user_runs: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ["judge", user_runs["cand"], "--objective", "--baseline", user_runs["base"], "--json"]
+    )
     result = json.loads(capsys.readouterr().out)
-    assert (status, result["task"], result["scorer"], result["paired"]) == (0, "word_problems", "final_number", 12)
+    assert (status, result["task"], result["scorer"], result["paired"]) == (
+        0,
+        "word_problems",
+        "final_number",
+        12,
+    )
     assert (result["rates"]["tie"], result["rates"]["loss"]) == (0.5, 0.5)
 
 
@@ -136,7 +170,9 @@ def _judged(user_runs: dict[str, Any], folder: Path) -> Any:
     """The candidate's log judged pairwise against the baseline model's stored answers."""
     store = folder / "baselines"
     with chdir(user_runs["folder"]):
-        build_baselines("word_problems.py", _solver(False), store=store, log_dir=str(folder / "logs"))
+        build_baselines(
+            "word_problems.py", _solver(False), store=store, log_dir=str(folder / "logs")
+        )
     return judge_log(user_runs["cand"], store, grader=_fair_grader(), output=folder / "judged.eval")
 
 
@@ -151,7 +187,9 @@ def test_pairwise_judging_uses_the_descriptors_judge_and_reference(
     assert scorer.options["reference"] == "metadata:reference_solution"
 
 
-def test_analysis_reads_correctness_and_verdicts_of_the_users_task(user_runs: dict[str, Any], tmp_path: Path) -> None:
+def test_analysis_reads_correctness_and_verdicts_of_the_users_task(
+    user_runs: dict[str, Any], tmp_path: Path
+) -> None:
     judged = _judged(user_runs, tmp_path)
     frame = analysis.samples([user_runs["base"], judged.output])
     assert set(frame["task"]) == {"word_problems"} and set(frame["scorer"]) == {"final_number"}
