@@ -78,14 +78,18 @@ def _questions() -> list[Any]:
     from cogumi_eval.data import load_mmlu
     from cogumi_eval.tasks.mmlu import mmlu_samples
 
-    os.environ.setdefault("COGUMI_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    os.environ.setdefault(
+        "COGUMI_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
     samples = mmlu_samples(load_mmlu("test").records)
     if len(samples) != QUESTIONS:
         raise SystemExit(f"expected {QUESTIONS} MMLU test questions, found {len(samples)}")
     return samples
 
 
-def _outcomes(subject: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _outcomes(
+    subject: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Baseline/candidate correctness and verdicts: checkpoints that agree on most questions."""
     rng = np.random.default_rng(seed)
     difficulty = rng.uniform(0.35, 0.85, SUBJECTS)[subject]
@@ -95,12 +99,19 @@ def _outcomes(subject: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, n
     labels = np.array(["win", "tie", "loss"])
     base_verdict = labels[rng.choice(3, QUESTIONS, p=[0.2, 0.65, 0.15])]
     moved = rng.random(QUESTIONS) < 0.1
-    cand_verdict = np.where(moved, labels[rng.choice(3, QUESTIONS, p=[0.15, 0.6, 0.25])], base_verdict)
+    cand_verdict = np.where(
+        moved, labels[rng.choice(3, QUESTIONS, p=[0.15, 0.6, 0.25])], base_verdict
+    )
     return base_correct, cand_correct, base_verdict, cand_verdict
 
 
 def _write_log(
-    template: Any, questions: list[Any], path: Path, correct: np.ndarray, verdicts: np.ndarray, model: str
+    template: Any,
+    questions: list[Any],
+    path: Path,
+    correct: np.ndarray,
+    verdicts: np.ndarray,
+    model: str,
 ) -> None:
     from inspect_ai.log import EvalSample, write_eval_log
     from inspect_ai.model import ModelOutput
@@ -123,7 +134,9 @@ def _write_log(
                 output=ModelOutput.from_content(model=model, content=f"ANSWER: {answer}"),
                 scores={
                     "choice_letter": Score(value="C" if correct[i] else "I", answer=answer),
-                    "pairwise": Score(value={k: float(k == verdict) for k in VERDICT_KEYS}, answer=verdict),
+                    "pairwise": Score(
+                        value={k: float(k == verdict) for k in VERDICT_KEYS}, answer=verdict
+                    ),
                 },
                 metadata=dict(question.metadata),
             )
@@ -148,7 +161,9 @@ def _template(workdir: Path) -> Any:
     from cogumi_eval.tasks.mmlu import choice_letter
     from cogumi_eval.testing import scripted_model
 
-    dataset = MemoryDataset([Sample(id=f"s{i}", input="q", target="A", choices=["a", "b", "c", "d"]) for i in range(2)])
+    dataset = MemoryDataset(
+        [Sample(id=f"s{i}", input="q", target="A", choices=["a", "b", "c", "d"]) for i in range(2)]
+    )
     [log] = inspect_eval(
         Task(dataset=dataset, solver=generate(), scorer=choice_letter(), name="mmlu"),
         model=scripted_model(lambda _: "ANSWER: A"),
@@ -165,7 +180,9 @@ def _python_loop_bootstrap(d: list[float], resamples: int, seed: int) -> list[fl
     return [sum(rng.choices(d, k=n)) / n for _ in range(resamples)]
 
 
-def _python_cluster_bootstrap(sums: list[float], sizes: list[float], resamples: int, seed: int) -> list[float]:
+def _python_cluster_bootstrap(
+    sums: list[float], sizes: list[float], resamples: int, seed: int
+) -> list[float]:
     rng = random.Random(seed)
     clusters = len(sums)
     out = []
@@ -228,7 +245,9 @@ def main() -> dict[str, Any]:
         return report
 
     gate_seconds, report = _best(whole_gate)
-    load_seconds, runs = _best(lambda: (load_runs(base_path, "baseline"), load_runs(cand_path, "candidate")))
+    load_seconds, runs = _best(
+        lambda: (load_runs(base_path, "baseline"), load_runs(cand_path, "candidate"))
+    )
     evaluate_seconds, _ = _best(lambda: evaluate_gate(runs[0], runs[1], spec))
 
     # the three bootstraps alone: vectorised (as the gate runs them) and as plain loops
@@ -284,7 +303,10 @@ def main() -> dict[str, Any]:
             "python": sys.version.split()[0],
             "numpy": np.__version__,
         },
-        "log_size_bytes": {"baseline": base_path.stat().st_size, "candidate": cand_path.stat().st_size},
+        "log_size_bytes": {
+            "baseline": base_path.stat().st_size,
+            "candidate": cand_path.stat().st_size,
+        },
         "seconds": {
             "build_logs_once_or_reuse": round(build_seconds, 3),
             "gate_end_to_end": round(gate_seconds, 4),
@@ -309,10 +331,20 @@ def main() -> dict[str, Any]:
         ("  read two 14,042-sample logs", load_seconds, ""),
         ("  evaluate three rules", evaluate_seconds, ""),
         ("bootstrap only, vectorised (3 x 10,000)", vector_seconds, "1.0x"),
-        ("bootstrap only, numpy draw per resample", numpy_loop_seconds, f"{result['speedup']['bootstrap_vs_numpy_loop']}x slower"),
-        (f"bootstrap only, pure Python loop (scaled from {PYTHON_LOOP_RESAMPLES})", python_seconds, f"{result['speedup']['bootstrap_vs_python_loop']}x slower"),
+        (
+            "bootstrap only, numpy draw per resample",
+            numpy_loop_seconds,
+            f"{result['speedup']['bootstrap_vs_numpy_loop']}x slower",
+        ),
+        (
+            f"bootstrap only, pure Python loop (scaled from {PYTHON_LOOP_RESAMPLES})",
+            python_seconds,
+            f"{result['speedup']['bootstrap_vs_python_loop']}x slower",
+        ),
     ]
-    print(f"Cogumi gate benchmark: {QUESTIONS:,} paired questions, {SUBJECTS} subjects, {os.cpu_count()} CPUs")
+    print(
+        f"Cogumi gate benchmark: {QUESTIONS:,} paired questions, {SUBJECTS} subjects, {os.cpu_count()} CPUs"
+    )
     print(f"{'what':<68}{'seconds':>10}  note")
     for name, seconds, note in rows:
         print(f"{name:<68}{seconds:>10.4f}  {note}")

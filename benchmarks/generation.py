@@ -53,10 +53,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local; never ask th
 
 PRESETS: dict[str, dict[str, int]] = {
     # ~0.70B parameters: 24 layers, hidden 1536, GQA 12 query / 4 KV heads of 128
-    "0.7b": {"hidden_size": 1536, "intermediate_size": 4096, "num_hidden_layers": 24,
-             "num_attention_heads": 12, "num_key_value_heads": 4, "vocab_size": 32000},
-    "tiny": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-             "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 2000},
+    "0.7b": {
+        "hidden_size": 1536,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 12,
+        "num_key_value_heads": 4,
+        "vocab_size": 32000,
+    },
+    "tiny": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 2000,
+    },
 }
 SPECIAL = ["<unk>", "<s>", "</s>", "<pad>"]
 
@@ -71,10 +83,21 @@ def build_model(folder: Path, preset: str, device: str) -> dict[str, Any]:
     vocab = {token: i for i, token in enumerate(SPECIAL + words)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>",
-                                        eos_token="</s>", pad_token="<pad>")
-    config = LlamaConfig(**shape, max_position_embeddings=4096, bos_token_id=1, eos_token_id=2,
-                         pad_token_id=3, tie_word_embeddings=False)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+    )
+    config = LlamaConfig(
+        **shape,
+        max_position_embeddings=4096,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=3,
+        tie_word_embeddings=False,
+    )
     torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM(config).to(torch.bfloat16)
@@ -91,7 +114,11 @@ def build_model(folder: Path, preset: str, device: str) -> dict[str, Any]:
         **shape,
         "parameters": params,
         "weight_bytes": params * 2,
-        "kv_bytes_per_token": 2 * shape["num_hidden_layers"] * shape["num_key_value_heads"] * head_dim * 2,
+        "kv_bytes_per_token": 2
+        * shape["num_hidden_layers"]
+        * shape["num_key_value_heads"]
+        * head_dim
+        * 2,
         "words": words,
     }
 
@@ -114,15 +141,21 @@ def copy_bandwidth(device: str) -> float | None:
     return 2 * (1 << 30) / sorted(times[5:])[len(times[5:]) // 2]
 
 
-def decode_floor(model: dict[str, Any], rows: int, prompt: int, steps: int, bandwidth: float | None) -> dict[str, Any] | None:
+def decode_floor(
+    model: dict[str, Any], rows: int, prompt: int, steps: int, bandwidth: float | None
+) -> dict[str, Any] | None:
     """Least time the decode steps can take: every step reads all weights and every row's KV cache."""
     if bandwidth is None:
         return None
     weights = model["weight_bytes"] * steps
     kv = sum(rows * (prompt + t) * model["kv_bytes_per_token"] for t in range(steps))
     seconds = (weights + kv) / bandwidth
-    return {"weight_bytes_read": weights, "kv_bytes_read": kv, "seconds": seconds,
-            "tokens_per_s": rows * steps / seconds}
+    return {
+        "weight_bytes_read": weights,
+        "kv_bytes_read": kv,
+        "seconds": seconds,
+        "tokens_per_s": rows * steps / seconds,
+    }
 
 
 def make_task(words: list[str], prompts: int, prompt_tokens: int, seed: int) -> Any:
@@ -131,11 +164,15 @@ def make_task(words: list[str], prompts: int, prompt_tokens: int, seed: int) -> 
     from inspect_ai.solver import generate
 
     rng = random.Random(seed)
-    samples = [Sample(id=i, input=" ".join(rng.choices(words, k=prompt_tokens))) for i in range(prompts)]
+    samples = [
+        Sample(id=i, input=" ".join(rng.choices(words, k=prompt_tokens))) for i in range(prompts)
+    ]
     return Task(dataset=samples, solver=generate(), name="generation")
 
 
-def run_peer(name: str, model: Any, task: Any, warmup: Any, new_tokens: int, **config: Any) -> dict[str, Any]:
+def run_peer(
+    name: str, model: Any, task: Any, warmup: Any, new_tokens: int, **config: Any
+) -> dict[str, Any]:
     from inspect_ai import eval
 
     common = dict(display="none", log_realtime=False, temperature=0.0, fail_on_error=True, **config)
@@ -153,9 +190,15 @@ def run_peer(name: str, model: Any, task: Any, warmup: Any, new_tokens: int, **c
         raise RuntimeError(f"{name}: {log.error.message if log.error else log.status}")
     counts = [s.output.usage.output_tokens for s in log.samples]
     batch_sizes = {s.output.metadata.get("batch_size") for s in log.samples if s.output.metadata}
-    row = {"peer": name, "seconds": seconds, "output_tokens": sum(counts),
-           "tokens_per_s": sum(counts) / seconds, "min_tokens": min(counts), "max_tokens": max(counts),
-           "batch_sizes": sorted(b for b in batch_sizes if b) or None}
+    row = {
+        "peer": name,
+        "seconds": seconds,
+        "output_tokens": sum(counts),
+        "tokens_per_s": sum(counts) / seconds,
+        "min_tokens": min(counts),
+        "max_tokens": max(counts),
+        "batch_sizes": sorted(b for b in batch_sizes if b) or None,
+    }
     if engine is not None:
         stats = dataclasses.asdict(engine.stats)
         stats["ms_per_step"] = 1000 * stats["step_seconds"] / max(1, stats["steps"])
@@ -163,7 +206,9 @@ def run_peer(name: str, model: Any, task: Any, warmup: Any, new_tokens: int, **c
     return row
 
 
-def check_agreement(folder: Path, words: list[str], prompt_tokens: int, device: str) -> dict[str, Any]:
+def check_agreement(
+    folder: Path, words: list[str], prompt_tokens: int, device: str
+) -> dict[str, Any]:
     """Greedy answers with CUDA graphs (KV slots) vs without (dynamic cache), both in float32."""
     from inspect_ai import eval
     from inspect_ai.model import get_model
@@ -171,8 +216,12 @@ def check_agreement(folder: Path, words: list[str], prompt_tokens: int, device: 
     task = make_task(words, 32, prompt_tokens, seed=3)
     completions = []
     for graphs in (True, False):
-        model = get_model(f"cogumi/{folder}", device=device, dtype="float32", cuda_graphs=graphs, memoize=False)
-        log = eval(task, model=model, max_tokens=64, temperature=0.0, display="none", log_realtime=False)[0]
+        model = get_model(
+            f"cogumi/{folder}", device=device, dtype="float32", cuda_graphs=graphs, memoize=False
+        )
+        log = eval(
+            task, model=model, max_tokens=64, temperature=0.0, display="none", log_realtime=False
+        )[0]
         completions.append({s.id: s.output.completion for s in log.samples})
         model.api.close()
     same = sum(completions[0][i] == completions[1][i] for i in completions[0])
@@ -187,9 +236,16 @@ def run_engine(backend: Any, task: Any, warmup: Any, new_tokens: int) -> dict[st
     from cogumi_eval.model._requests import render_prompt
 
     def submit_all(samples: Any, tokens: int) -> list[Any]:
-        prompts = [render_prompt(backend.tokenizer, [ChatMessageUser(content=s.input)], backend.use_template)
-                   for s in samples]
-        futures = [backend.engine.submit(GenerationRequest(prompt=p, max_new_tokens=tokens)) for p in prompts]
+        prompts = [
+            render_prompt(
+                backend.tokenizer, [ChatMessageUser(content=s.input)], backend.use_template
+            )
+            for s in samples
+        ]
+        futures = [
+            backend.engine.submit(GenerationRequest(prompt=p, max_new_tokens=tokens))
+            for p in prompts
+        ]
         return [f.result() for f in futures]
 
     submit_all(warmup.dataset, 8)
@@ -200,9 +256,16 @@ def run_engine(backend: Any, task: Any, warmup: Any, new_tokens: int) -> dict[st
     counts = [len(r.tokens) for r in results]
     stats = dataclasses.asdict(backend.engine.stats)
     stats["ms_per_step"] = 1000 * stats["step_seconds"] / max(1, stats["steps"])
-    return {"peer": "engine", "seconds": seconds, "output_tokens": sum(counts),
-            "tokens_per_s": sum(counts) / seconds, "min_tokens": min(counts), "max_tokens": max(counts),
-            "batch_sizes": sorted({r.batch_size for r in results}), "engine": stats}
+    return {
+        "peer": "engine",
+        "seconds": seconds,
+        "output_tokens": sum(counts),
+        "tokens_per_s": sum(counts) / seconds,
+        "min_tokens": min(counts),
+        "max_tokens": max(counts),
+        "batch_sizes": sorted({r.batch_size for r in results}),
+        "engine": stats,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=int, default=256)
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--new-tokens", type=int, default=256)
-    parser.add_argument("--peers", default="cogumi,engine,cogumi-nographs,cogumi-eager,cogumi-sdpa,hf-256,hf-default")
+    parser.add_argument(
+        "--peers",
+        default="cogumi,engine,cogumi-nographs,cogumi-eager,cogumi-sdpa,hf-256,hf-default",
+    )
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "generation.json"))
     args = parser.parse_args(argv)
 
@@ -226,7 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     task = make_task(words, args.prompts, args.prompt_tokens, seed=1)
     warmup = make_task(words, 8, args.prompt_tokens, seed=2)
     bandwidth = copy_bandwidth(args.device)
-    card = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor() or "cpu"
+    card = (
+        torch.cuda.get_device_name(0)
+        if args.device.startswith("cuda")
+        else platform.processor() or "cpu"
+    )
     result: dict[str, Any] = {
         "benchmark": "generation",
         "card": card,
@@ -236,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         "prompt_tokens": args.prompt_tokens,
         "new_tokens": args.new_tokens,
         "copy_bandwidth_bytes_per_s": bandwidth,
-        "decode_floor": decode_floor(model_info, args.prompts, args.prompt_tokens, args.new_tokens, bandwidth),
+        "decode_floor": decode_floor(
+            model_info, args.prompts, args.prompt_tokens, args.new_tokens, bandwidth
+        ),
         "libraries": {n: version(n) for n in ("torch", "transformers", "inspect_ai")},
         "vllm": "not installed on the benchmark machine; not measured",
         "peers": [],
@@ -246,23 +318,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.device.startswith("cuda") and "cogumi" in args.peers.split(","):
         result["agreement"] = check_agreement(folder, words, args.prompt_tokens, args.device)
         agreement = result["agreement"]
-        print(f"graphs vs no graphs, float32: {agreement['identical']}/{agreement['prompts']} answers identical",
-              flush=True)
+        print(
+            f"graphs vs no graphs, float32: {agreement['identical']}/{agreement['prompts']} answers identical",
+            flush=True,
+        )
     hf_device = "cuda:0" if args.device == "cuda" else args.device
     for peer in args.peers.split(","):
         if peer.startswith("cogumi"):
             # "cogumi-nographs": the dynamic-cache path; "cogumi-eager" / "cogumi-sdpa": that path
             # with transformers' own attention
             variant = peer.partition("-")[2]
-            options = ({"cuda_graphs": False} if variant == "nographs" else
-                       {"attn_implementation": variant} if variant else {})
+            options = (
+                {"cuda_graphs": False}
+                if variant == "nographs"
+                else {"attn_implementation": variant}
+                if variant
+                else {}
+            )
             model = get_model(f"cogumi/{folder}", device=args.device, memoize=False, **options)
             row = run_peer(peer, model, task, warmup, args.new_tokens)
         elif peer == "engine":
             model = get_model(f"cogumi/{folder}", device=args.device, memoize=False)
             row = run_engine(model.api.backend, task, warmup, args.new_tokens)
         elif peer.startswith("hf-"):
-            model = get_model("hf/bench", model_path=str(folder), device=hf_device, do_sample=False, memoize=False)
+            model = get_model(
+                "hf/bench", model_path=str(folder), device=hf_device, do_sample=False, memoize=False
+            )
             extra = {} if peer == "hf-default" else {"max_connections": int(peer.split("-")[1])}
             row = run_peer(peer, model, task, warmup, args.new_tokens, **extra)
         else:
@@ -273,25 +354,37 @@ def main(argv: list[str] | None = None) -> int:
         torch.cuda.empty_cache() if torch.cuda.is_available() else None
         result["peers"].append(row)
         out.write_text(json.dumps(result, indent=2))
-        print(f"{peer:<12} {row['tokens_per_s']:>10.0f} tok/s  {row['seconds']:>7.1f} s  "
-              f"tokens/prompt {row['min_tokens']}-{row['max_tokens']}", flush=True)
+        print(
+            f"{peer:<12} {row['tokens_per_s']:>10.0f} tok/s  {row['seconds']:>7.1f} s  "
+            f"tokens/prompt {row['min_tokens']}-{row['max_tokens']}",
+            flush=True,
+        )
 
     by_peer = {row["peer"]: row for row in result["peers"]}
     if "cogumi" in by_peer:
-        result["ratios"] = {f"cogumi/{p}": by_peer["cogumi"]["tokens_per_s"] / r["tokens_per_s"]
-                            for p, r in by_peer.items() if p != "cogumi"}
+        result["ratios"] = {
+            f"cogumi/{p}": by_peer["cogumi"]["tokens_per_s"] / r["tokens_per_s"]
+            for p, r in by_peer.items()
+            if p != "cogumi"
+        }
     out.write_text(json.dumps(result, indent=2))
 
-    print(f"\n{card}; {model_info['parameters'] / 1e9:.2f}B params; {args.prompts} prompts x "
-          f"{args.prompt_tokens} tokens, {args.new_tokens} new tokens each")
+    print(
+        f"\n{card}; {model_info['parameters'] / 1e9:.2f}B params; {args.prompts} prompts x "
+        f"{args.prompt_tokens} tokens, {args.new_tokens} new tokens each"
+    )
     print(f"{'peer':<12} {'tok/s':>10} {'seconds':>8} {'cogumi is':>10}")
     for row in result["peers"]:
         ratio = by_peer.get("cogumi", row)["tokens_per_s"] / row["tokens_per_s"]
-        print(f"{row['peer']:<12} {row['tokens_per_s']:>10.0f} {row['seconds']:>8.1f} {ratio:>9.2f}x")
+        print(
+            f"{row['peer']:<12} {row['tokens_per_s']:>10.0f} {row['seconds']:>8.1f} {ratio:>9.2f}x"
+        )
     floor = result["decode_floor"]
     if floor:
-        print(f"{'decode floor':<12} {floor['tokens_per_s']:>10.0f} {floor['seconds']:>8.2f}   "
-              f"(copy bandwidth {bandwidth / 1e12:.2f} TB/s)")
+        print(
+            f"{'decode floor':<12} {floor['tokens_per_s']:>10.0f} {floor['seconds']:>8.2f}   "
+            f"(copy bandwidth {bandwidth / 1e12:.2f} TB/s)"
+        )
     print("vLLM: not installed on the benchmark machine; not measured")
     return 0
 

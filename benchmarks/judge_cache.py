@@ -66,15 +66,28 @@ def bench_cache(inserts: int, lookups: int) -> dict[str, Any]:
     from cogumi_eval.judge._cache import verdict_key
 
     reply = "Both solutions reach 18 by the same steps; they are even.\n[[C]]"
-    keys = [verdict_key(question=f"q{i}", answer_a=f"a{i}", answer_b=f"b{i}") for i in range(inserts)]
+    keys = [
+        verdict_key(question=f"q{i}", answer_a=f"a{i}", answer_b=f"b{i}") for i in range(inserts)
+    ]
     misses = [verdict_key(question=f"missing{i}") for i in range(lookups)]
     with tempfile.TemporaryDirectory() as folder:
         cache = VerdictCache(Path(folder) / "verdicts.sqlite3")
         start = time.perf_counter()
         for key in keys:
             cache.put(
-                CachedVerdict(key, "tie", reply, "openai/gpt-4-turbo", "gpt-4-turbo-2024-04-09",
-                              "pairwise-math", "1", 800, 60, 0.0098, time.time())
+                CachedVerdict(
+                    key,
+                    "tie",
+                    reply,
+                    "openai/gpt-4-turbo",
+                    "gpt-4-turbo-2024-04-09",
+                    "pairwise-math",
+                    "1",
+                    800,
+                    60,
+                    0.0098,
+                    time.time(),
+                )
             )
         sqlite_insert = time.perf_counter() - start
         start = time.perf_counter()
@@ -90,8 +103,17 @@ def bench_cache(inserts: int, lookups: int) -> dict[str, Any]:
         peer = JsonFileCache(Path(folder) / "annotations.json")
         start = time.perf_counter()
         for key in keys:
-            peer.put(key, {"verdict": "tie", "reply": reply, "grader": "gpt-4-turbo-2024-04-09",
-                           "template": "pairwise-math@1", "input_tokens": 800, "output_tokens": 60})
+            peer.put(
+                key,
+                {
+                    "verdict": "tie",
+                    "reply": reply,
+                    "grader": "gpt-4-turbo-2024-04-09",
+                    "template": "pairwise-math@1",
+                    "input_tokens": 800,
+                    "output_tokens": 60,
+                },
+            )
         json_insert = time.perf_counter() - start
         start = time.perf_counter()
         for i in range(lookups):
@@ -169,15 +191,20 @@ def bench_judged_run(limit: int | None) -> dict[str, Any]:
         store = str(Path(folder) / "baselines")
         start = time.perf_counter()
         (build,) = build_baselines(
-            gsm8k(), scripted_model(reference_writer, name="mockllm/gpt-4-turbo"),
-            limit=limit, store=store, log_dir=logs,
+            gsm8k(),
+            scripted_model(reference_writer, name="mockllm/gpt-4-turbo"),
+            limit=limit,
+            store=store,
+            log_dir=logs,
         )
         build_s = time.perf_counter() - start
         grader = FairGrader()
         runs = []
         for _ in range(2):
             candidate = get_model(
-                "cogumi/replay", source=str(solutions), response="175b_verification.solution",
+                "cogumi/replay",
+                source=str(solutions),
+                response="175b_verification.solution",
                 input="question",
             )
             calls_before, probes_before = grader.calls, grader.probes
@@ -193,7 +220,9 @@ def bench_judged_run(limit: int | None) -> dict[str, Any]:
             seconds = time.perf_counter() - start
             assert log.status == "success", log.error
             metrics = {
-                (s.name, k): m.value for s in log.results.scores for k, m in s.metrics.items()  # type: ignore[union-attr]
+                (s.name, k): m.value
+                for s in log.results.scores
+                for k, m in s.metrics.items()  # type: ignore[union-attr]
             }
             runs.append(
                 {
@@ -224,11 +253,15 @@ def bench_judged_run(limit: int | None) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None, help="GSM8K problems (default all 1,319)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="GSM8K problems (default all 1,319)"
+    )
     parser.add_argument("--inserts", type=int, default=2000)
     parser.add_argument("--lookups", type=int, default=20000)
     args = parser.parse_args()
-    os.environ.setdefault("COGUMI_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    os.environ.setdefault(
+        "COGUMI_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
 
     load_before = os.getloadavg()[0]
     cache = bench_cache(args.inserts, args.lookups)
@@ -237,18 +270,28 @@ def main() -> int:
     s, p = cache["sqlite"], cache["json_file_peer"]
     print(f"verdict cache, {args.inserts} inserts / {args.lookups} lookups")
     print(f"{'':<28} {'SQLite WAL':>12} {'JSON file':>12} {'ratio':>8}")
-    print(f"{'inserts/s (kill-safe each)':<28} {s['inserts_per_s']:>12,.0f} {p['inserts_per_s']:>12,.0f} "
-          f"{cache['ratio_inserts_sqlite_over_peer']:>7.1f}x")
-    print(f"{'lookups/s (hit)':<28} {s['hit_lookups_per_s']:>12,.0f} {p['hit_lookups_per_s']:>12,.0f} "
-          f"{cache['ratio_hit_lookups_sqlite_over_peer']:>7.3f}x")
+    print(
+        f"{'inserts/s (kill-safe each)':<28} {s['inserts_per_s']:>12,.0f} {p['inserts_per_s']:>12,.0f} "
+        f"{cache['ratio_inserts_sqlite_over_peer']:>7.1f}x"
+    )
+    print(
+        f"{'lookups/s (hit)':<28} {s['hit_lookups_per_s']:>12,.0f} {p['hit_lookups_per_s']:>12,.0f} "
+        f"{cache['ratio_hit_lookups_sqlite_over_peer']:>7.3f}x"
+    )
     print(f"{'lookups/s (miss)':<28} {s['miss_lookups_per_s']:>12,.0f}")
     first, second = run["first_run"], run["second_run"]
-    print(f"\njudged GSM8K run, {first['samples']} problems (candidate: cogumi/replay, 175B verification)")
-    print(f"{'':<10} {'grader calls':>12} {'probes':>7} {'hits':>6} {'misses':>7} {'wall s':>8}  win/tie/loss")
+    print(
+        f"\njudged GSM8K run, {first['samples']} problems (candidate: cogumi/replay, 175B verification)"
+    )
+    print(
+        f"{'':<10} {'grader calls':>12} {'probes':>7} {'hits':>6} {'misses':>7} {'wall s':>8}  win/tie/loss"
+    )
     for name, r in (("first", first), ("second", second)):
-        print(f"{name:<10} {r['grader_calls']:>12} {r['probe_calls']:>7} {r['cache_hits']:>6.0f} "
-              f"{r['cache_misses']:>7.0f} {r['wall_s']:>8.1f}  "
-              f"{r['win']:.3f}/{r['tie']:.3f}/{r['loss']:.3f}")
+        print(
+            f"{name:<10} {r['grader_calls']:>12} {r['probe_calls']:>7} {r['cache_hits']:>6.0f} "
+            f"{r['cache_misses']:>7.0f} {r['wall_s']:>8.1f}  "
+            f"{r['win']:.3f}/{r['tie']:.3f}/{r['loss']:.3f}"
+        )
 
     result = {
         "machine": {
@@ -259,7 +302,8 @@ def main() -> int:
             # other work on the machine inflates wall times; grader calls are exact
             "load_average_1m_before_after": [load_before, os.getloadavg()[0]],
         },
-        "command": "python benchmarks/judge_cache.py" + (f" --limit {args.limit}" if args.limit else ""),
+        "command": "python benchmarks/judge_cache.py"
+        + (f" --limit {args.limit}" if args.limit else ""),
         "cache": cache,
         "judged_run": run,
     }

@@ -44,4 +44,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("INSPECT_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("COGUMI_MOCKLLM_OFFLINE", "1")  # the same opt-in for `inspect eval` subprocesses
+    monkeypatch.setenv(
+        "COGUMI_MOCKLLM_OFFLINE", "1"
+    )  # the same opt-in for `inspect eval` subprocesses

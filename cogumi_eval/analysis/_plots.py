@@ -112,7 +112,7 @@ def plot_accuracy(
         error_kw={"elinewidth": 1.2, "ecolor": "#343a40"},
         width=0.6,
     )
-    for bar, run, value, high in zip(bars, order, shown["value"], shown["ci_high"]):
+    for bar, _run, value, high in zip(bars, order, shown["value"], shown["ci_high"], strict=False):
         if pd.isna(value):
             ax.text(
                 bar.get_x() + bar.get_width() / 2,
@@ -195,7 +195,7 @@ def plot_verdicts(data: Logs | pd.DataFrame, ax: Axes | None = None) -> Figure:
             edgecolor="white",
             linewidth=0.8,
         )
-        for bar, value, base in zip(bars, share, bottom):
+        for bar, value, base in zip(bars, share, bottom, strict=False):
             if value >= 0.05:
                 ax.text(
                     bar.get_x() + bar.get_width() / 2,
@@ -208,7 +208,7 @@ def plot_verdicts(data: Logs | pd.DataFrame, ax: Axes | None = None) -> Figure:
                     fontweight="bold",
                 )
         bottom = bottom + share
-    labels = [f"{run}\n(n={n})" for run, n in zip(table["run"], table["judged"])]
+    labels = [f"{run}\n(n={n})" for run, n in zip(table["run"], table["judged"], strict=False)]
     ax.set_xticks(positions, labels)
     ax.set_ylim(0, 1)
     _percent_axis(ax)
@@ -249,7 +249,7 @@ def plot_consistency(data: Logs | pd.DataFrame, ax: Axes | None = None) -> Figur
             label=f"{name}: {consistent:.0%} of {len(own)} questions all agree",
             color=TASK_COLOURS[i % len(TASK_COLOURS)],
         )
-        for bar, count in zip(bars, counts):
+        for bar, count in zip(bars, counts, strict=False):
             if count:
                 ax.text(
                     bar.get_x() + bar.get_width() / 2,
@@ -291,7 +291,7 @@ def plot_subject_deltas(data: pd.DataFrame, ax: Axes | None = None) -> Figure:
     deltas = table["delta"] * 100
     colours = ["#e03131" if d < 0 else "#2b8a3e" if d > 0 else "#868e96" for d in deltas]
     ax.barh(positions, deltas, color=colours, height=0.7)
-    for position, delta, n in zip(positions, deltas, table["questions"]):
+    for position, delta, n in zip(positions, deltas, table["questions"], strict=False):
         ax.text(
             delta + (1 if delta >= 0 else -1),
             position,

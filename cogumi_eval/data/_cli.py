@@ -42,5 +42,7 @@ def run_verify(args: argparse.Namespace) -> int:
         note = "" if r.status == "ok" else f"  expected {r.expected_sha256[:16]}"
         print(f"{r.path:<{width}}  {records:>13}  {r.status:<8}  {sha}{note}")
     bad = [r for r in reports if r.status != "ok" or r.records != r.expected_records]
-    print(f"\n{len(reports) - len(bad)} of {len(reports)} files match the published release in {folder}")
+    print(
+        f"\n{len(reports) - len(bad)} of {len(reports)} files match the published release in {folder}"
+    )
     return 1 if bad else 0

@@ -36,7 +36,9 @@ def _count_records(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def verify_data_dir(data_dir: Path, datasets: tuple[str, ...] = ("gsm8k", "humaneval", "mmlu")) -> list[FileReport]:
+def verify_data_dir(
+    data_dir: Path, datasets: tuple[str, ...] = ("gsm8k", "humaneval", "mmlu")
+) -> list[FileReport]:
     """Check every pinned file of the named datasets in ``data_dir``."""
     reports = []
     for relpath, pinned in sorted(pinned_files().items()):
@@ -44,7 +46,9 @@ def verify_data_dir(data_dir: Path, datasets: tuple[str, ...] = ("gsm8k", "human
             continue
         path = data_dir / relpath
         if not path.is_file():
-            reports.append(FileReport(relpath, "missing", None, pinned.records, None, pinned.sha256))
+            reports.append(
+                FileReport(relpath, "missing", None, pinned.records, None, pinned.sha256)
+            )
             continue
         actual = sha256_file(path)
         status: Status = "ok" if actual == pinned.sha256 else "mismatch"

@@ -17,11 +17,21 @@ def register(subparsers: Any) -> None:
             "a rule that cannot be evaluated)."
         ),
     )
-    parser.add_argument("--baseline", required=True, help="eval log or folder of logs of the last good model")
-    parser.add_argument("--candidate", required=True, help="eval log or folder of logs of the new model")
-    parser.add_argument("--spec", required=True, help="gate spec (TOML), e.g. results/gates/default.toml")
-    parser.add_argument("--json", dest="json_path", metavar="FILE", help="also write the report as JSON")
-    parser.add_argument("--markdown", dest="markdown_path", metavar="FILE", help="also write the report as Markdown")
+    parser.add_argument(
+        "--baseline", required=True, help="eval log or folder of logs of the last good model"
+    )
+    parser.add_argument(
+        "--candidate", required=True, help="eval log or folder of logs of the new model"
+    )
+    parser.add_argument(
+        "--spec", required=True, help="gate spec (TOML), e.g. results/gates/default.toml"
+    )
+    parser.add_argument(
+        "--json", dest="json_path", metavar="FILE", help="also write the report as JSON"
+    )
+    parser.add_argument(
+        "--markdown", dest="markdown_path", metavar="FILE", help="also write the report as Markdown"
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.set_defaults(run=run)
 

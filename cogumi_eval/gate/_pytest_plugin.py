@@ -38,18 +38,26 @@ class GateRuleFailure(Exception):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cogumi", "Cogumi regression gate")
-    group.addoption("--cogumi-baseline", metavar="PATH", help="eval log or folder of logs of the last good model")
-    group.addoption("--cogumi-candidate", metavar="PATH", help="eval log or folder of logs of the new model")
+    group.addoption(
+        "--cogumi-baseline",
+        metavar="PATH",
+        help="eval log or folder of logs of the last good model",
+    )
+    group.addoption(
+        "--cogumi-candidate", metavar="PATH", help="eval log or folder of logs of the new model"
+    )
     group.addoption("--cogumi-spec", metavar="TOML", help="gate spec; one test item per rule")
     group.addoption("--cogumi-json", metavar="FILE", help="also write the gate report as JSON")
-    group.addoption("--cogumi-markdown", metavar="FILE", help="also write the gate report as Markdown")
+    group.addoption(
+        "--cogumi-markdown", metavar="FILE", help="also write the gate report as Markdown"
+    )
 
 
 def _gate_options(config: pytest.Config) -> tuple[str, str, str] | None:
     values = [config.getoption(name) for name in _OPTIONS]
     if not any(values):
         return None
-    missing = ["--" + name.replace("_", "-") for name, value in zip(_OPTIONS, values) if not value]
+    missing = ["--" + name.replace("_", "-") for name, value in zip(_OPTIONS, values, strict=False) if not value]
     if missing:
         raise pytest.UsageError(
             f"--cogumi-baseline, --cogumi-candidate and --cogumi-spec go together; missing {', '.join(missing)}"
@@ -68,12 +76,17 @@ def gate_report(config: pytest.Config) -> GateReport:
     if report is None:
         options = _gate_options(config)
         if options is None:
-            raise pytest.UsageError("the Cogumi gate needs --cogumi-baseline, --cogumi-candidate and --cogumi-spec")
+            raise pytest.UsageError(
+                "the Cogumi gate needs --cogumi-baseline, --cogumi-candidate and --cogumi-spec"
+            )
         from ._evaluate import evaluate_gate
 
         report = evaluate_gate(*options)
         config.stash[_REPORT] = report
-        json_path, markdown_path = config.getoption("cogumi_json"), config.getoption("cogumi_markdown")
+        json_path, markdown_path = (
+            config.getoption("cogumi_json"),
+            config.getoption("cogumi_markdown"),
+        )
         if json_path:
             Path(json_path).write_text(report.to_json() + "\n", encoding="utf-8")
         if markdown_path:
@@ -107,7 +120,9 @@ class GateRuleItem(pytest.Item):
         report = gate_report(self.config)
         result = report.rule(self.name)
         on_underpowered = report.on_underpowered.get(self.name, "warn")
-        if result.verdict in ("fail", "error") or (result.verdict == "underpowered" and on_underpowered == "fail"):
+        if result.verdict in ("fail", "error") or (
+            result.verdict == "underpowered" and on_underpowered == "fail"
+        ):
             raise GateRuleFailure(result.row())
         if result.verdict == "skipped":
             pytest.skip(result.reason)
@@ -124,7 +139,9 @@ class GateRuleItem(pytest.Item):
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     # tryfirst: the rules are added before -k / -m deselection sees the items
     options = _gate_options(config)
     if options is None:

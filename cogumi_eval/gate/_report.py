@@ -15,7 +15,14 @@ from typing import Any, Literal
 from ..stats import ConfidenceInterval
 
 Verdict = Literal["pass", "warn", "underpowered", "fail", "error", "skipped"]
-SEVERITY: dict[str, int] = {"skipped": 0, "pass": 1, "warn": 2, "underpowered": 3, "fail": 4, "error": 5}
+SEVERITY: dict[str, int] = {
+    "skipped": 0,
+    "pass": 1,
+    "warn": 2,
+    "underpowered": 3,
+    "fail": 4,
+    "error": 5,
+}
 
 
 @dataclass
@@ -91,7 +98,11 @@ class RuleResult:
         if self.margin is not None:
             parts.append(f"margin {_num(self.margin)}")
         if self.pvalue is not None:
-            adjusted = f" (adjusted {_p(self.pvalue_adjusted)})" if self.pvalue_adjusted != self.pvalue else ""
+            adjusted = (
+                f" (adjusted {_p(self.pvalue_adjusted)})"
+                if self.pvalue_adjusted != self.pvalue
+                else ""
+            )
             parts.append(f"p {_p(self.pvalue)}{adjusted}")
         if self.n:
             parts.append(f"n {self.n}")
@@ -120,7 +131,10 @@ class GateReport:
             return 2
         if any(r.verdict == "fail" for r in self.rules):
             return 1
-        if any(r.verdict == "underpowered" and self.on_underpowered.get(r.name) == "fail" for r in self.rules):
+        if any(
+            r.verdict == "underpowered" and self.on_underpowered.get(r.name) == "fail"
+            for r in self.rules
+        ):
             return 1
         return 0
 
@@ -141,7 +155,11 @@ class GateReport:
 
     def correction_note(self) -> str:
         if self.correction == "none" or self.family_size <= 1:
-            return f"{self.family_size} test(s); no family-wise correction needed" if self.correction != "none" else "no family-wise correction (correction = \"none\")"
+            return (
+                f"{self.family_size} test(s); no family-wise correction needed"
+                if self.correction != "none"
+                else 'no family-wise correction (correction = "none")'
+            )
         name = {"holm": "Holm", "bonferroni": "Bonferroni"}[self.correction]
         return f"p-values {name}-adjusted across {self.family_size} tests (family-wise error control); intervals are per rule"
 
@@ -193,16 +211,27 @@ class GateReport:
                         f"{r.task} / {r.metric}",
                         _with_interval(r.baseline, r.baseline_interval),
                         _with_interval(r.candidate, r.candidate_interval),
-                        f"{_signed(r.delta)} {_interval(r.delta_interval)}".strip() if r.delta is not None else "–",
+                        f"{_signed(r.delta)} {_interval(r.delta_interval)}".strip()
+                        if r.delta is not None
+                        else "–",
                         _num(r.margin) if r.margin is not None else "–",
                         r.test or "–",
-                        f"{_p(r.pvalue)} ({_p(r.pvalue_adjusted)})" if r.pvalue is not None else "–",
+                        f"{_p(r.pvalue)} ({_p(r.pvalue_adjusted)})"
+                        if r.pvalue is not None
+                        else "–",
                         f"**{r.verdict}**",
                     ]
                 )
                 + " |"
             )
-        lines += ["", *[f"- **{r.name}** ({r.verdict}): {r.reason}" + (f" Excluded: {r.excluded_summary}." if r.excluded_summary else "") for r in self.rules]]
+        lines += [
+            "",
+            *[
+                f"- **{r.name}** ({r.verdict}): {r.reason}"
+                + (f" Excluded: {r.excluded_summary}." if r.excluded_summary else "")
+                for r in self.rules
+            ],
+        ]
         baseline = ", ".join(f"{d['task']}: {d['path']} ({d['model']})" for d in self.baseline)
         candidate = ", ".join(f"{d['task']}: {d['path']} ({d['model']})" for d in self.candidate)
         lines += ["", f"Baseline: {baseline}  ", f"Candidate: {candidate}  ", f"Spec: {self.spec}"]
@@ -219,14 +248,24 @@ class GateReport:
             if not console.is_terminal:
                 console = Console(width=140)  # CI logs: do not wrap at 80 columns
         table = Table(title="Cogumi gate", show_lines=False)
-        for column in ("rule", "baseline", "candidate", "delta [interval]", "margin", "p (adj.)", "verdict"):
+        for column in (
+            "rule",
+            "baseline",
+            "candidate",
+            "delta [interval]",
+            "margin",
+            "p (adj.)",
+            "verdict",
+        ):
             table.add_column(column, justify="left" if column in ("rule", "verdict") else "right")
         for r in self.rules:
             table.add_row(
                 r.name,
                 _with_interval(r.baseline, r.baseline_interval),
                 _with_interval(r.candidate, r.candidate_interval),
-                f"{_signed(r.delta)} {_interval(r.delta_interval)}".strip() if r.delta is not None else "–",
+                f"{_signed(r.delta)} {_interval(r.delta_interval)}".strip()
+                if r.delta is not None
+                else "–",
                 _num(r.margin) if r.margin is not None else "–",
                 f"{_p(r.pvalue)} ({_p(r.pvalue_adjusted)})" if r.pvalue is not None else "–",
                 f"[{_STYLE[r.verdict]}]{r.verdict}[/]",
@@ -235,12 +274,19 @@ class GateReport:
         for r in self.rules:
             test = f" [dim]({r.test}; n {r.n})[/dim]" if r.test else ""
             excluded = f" [dim](excluded: {r.excluded_summary})[/dim]" if r.excluded_summary else ""
-            console.print(f"[{_STYLE[r.verdict]}]{r.verdict:>12}[/] {r.name}: {r.reason}{test}{excluded}", highlight=False)
+            console.print(
+                f"[{_STYLE[r.verdict]}]{r.verdict:>12}[/] {r.name}: {r.reason}{test}{excluded}",
+                highlight=False,
+            )
             for note in r.notes:
                 console.print(f"{'':>12} [dim]{note}[/dim]", highlight=False)
         for warning in self.warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-        console.print(self.summary(), style="bold " + ("green" if self.exit_code == 0 else "red"), highlight=False)
+        console.print(
+            self.summary(),
+            style="bold " + ("green" if self.exit_code == 0 else "red"),
+            highlight=False,
+        )
 
 
 _STYLE = {

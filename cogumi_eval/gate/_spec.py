@@ -44,7 +44,15 @@ EPOCH_METRICS: tuple[str, ...] = (
     "error_rate",
 )
 SAMPLE_METRICS: tuple[str, ...] = ("consistency", "agreement", "majority_accuracy", "mean_accuracy")
-VERDICT_METRICS: tuple[str, ...] = ("win_rate", "tie_rate", "loss_rate", "win+tie", "preference", "error_rate", "verdicts")
+VERDICT_METRICS: tuple[str, ...] = (
+    "win_rate",
+    "tie_rate",
+    "loss_rate",
+    "win+tie",
+    "preference",
+    "error_rate",
+    "verdicts",
+)
 PASS_AT = re.compile(r"^pass@(\d+)$")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"loss_rate", "error_rate"})
 
@@ -114,7 +122,11 @@ class GateRule:
 
     @property
     def has_margin(self) -> bool:
-        return self.max_drop is not None or self.max_drop_relative is not None or self.metric == "verdicts"
+        return (
+            self.max_drop is not None
+            or self.max_drop_relative is not None
+            or self.metric == "verdicts"
+        )
 
     @property
     def pass_at_k(self) -> int | None:
@@ -132,7 +144,17 @@ class GateSpec:
 
 
 _RULE_KEYS = {f.name for f in fields(GateRule)}
-_DEFAULTABLE = _RULE_KEYS - {"name", "task", "metric", "scorer", "max_drop", "max_drop_relative", "min", "max", "detect"}
+_DEFAULTABLE = _RULE_KEYS - {
+    "name",
+    "task",
+    "metric",
+    "scorer",
+    "max_drop",
+    "max_drop_relative",
+    "min",
+    "max",
+    "detect",
+}
 _GATE_KEYS = _DEFAULTABLE | {"correction"}
 
 
@@ -144,7 +166,9 @@ def load_spec(path: str | Path) -> GateSpec:
     """
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"gate spec {path} does not exist: pass the path of a TOML file with [[rule]] tables")
+        raise SpecError(
+            f"gate spec {path} does not exist: pass the path of a TOML file with [[rule]] tables"
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as ex:
@@ -163,21 +187,29 @@ def parse_spec(data: dict[str, Any], source: str = "<spec>") -> GateSpec:
     """
     unknown = set(data) - {"gate", "rule"}
     if unknown:
-        raise SpecError(f"{source}: unknown top-level key(s) {sorted(unknown)}; a spec has [gate] and [[rule]] tables")
+        raise SpecError(
+            f"{source}: unknown top-level key(s) {sorted(unknown)}; a spec has [gate] and [[rule]] tables"
+        )
     gate = data.get("gate", {})
     if not isinstance(gate, dict):
         raise SpecError(f"{source}: [gate] must be a table")
     _check_keys(gate, _GATE_KEYS, f"{source} [gate]")
     correction = gate.get("correction", "holm")
     if correction not in CORRECTIONS:
-        raise SpecError(f"{source} [gate]: correction must be one of {list(CORRECTIONS)}, got {correction!r}")
+        raise SpecError(
+            f"{source} [gate]: correction must be one of {list(CORRECTIONS)}, got {correction!r}"
+        )
     defaults = {k: v for k, v in gate.items() if k != "correction"}
     rules_data = data.get("rule")
     if not rules_data:
-        raise SpecError(f"{source}: no [[rule]] tables; add at least one rule (task, metric, max_drop or min/max)")
+        raise SpecError(
+            f"{source}: no [[rule]] tables; add at least one rule (task, metric, max_drop or min/max)"
+        )
     if not isinstance(rules_data, list):
         raise SpecError(f"{source}: write rules as [[rule]] (an array of tables), not [rule]")
-    rules = tuple(_parse_rule(r, defaults, f"{source} rule {i + 1}") for i, r in enumerate(rules_data))
+    rules = tuple(
+        _parse_rule(r, defaults, f"{source} rule {i + 1}") for i, r in enumerate(rules_data)
+    )
     names = [r.name for r in rules]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -203,7 +235,9 @@ def _parse_rule(raw: Any, defaults: dict[str, Any], where: str) -> GateRule:
     values.setdefault("name", f"{raw['task']} {raw['metric']}")
     metric = values["metric"]
     if "direction" not in raw:
-        values["direction"] = "lower" if metric in LOWER_IS_BETTER else defaults.get("direction", "higher")
+        values["direction"] = (
+            "lower" if metric in LOWER_IS_BETTER else defaults.get("direction", "higher")
+        )
     if metric == "verdicts" and "test" not in raw:
         values["test"] = "stuart-maxwell"
     explicit_power = "require_power" in raw
@@ -268,30 +302,40 @@ def _check_semantics(rule: GateRule, where: str, explicit_power: bool) -> None:
         if value is not None and value < 0:
             raise SpecError(f"{where}: {key} is a size and cannot be negative, got {value}")
     if not (rule.has_margin or rule.min is not None or rule.max is not None):
-        raise SpecError(f"{where}: the rule checks nothing; give max_drop, max_drop_relative, min or max")
+        raise SpecError(
+            f"{where}: the rule checks nothing; give max_drop, max_drop_relative, min or max"
+        )
     if rule.min is not None and rule.max is not None and rule.min > rule.max:
         raise SpecError(f"{where}: min {rule.min} is above max {rule.max}")
     if rule.test == "mcnemar" and ((rule.max_drop or 0) > 0 or rule.max_drop_relative):
         raise SpecError(
             f"{where}: McNemar's exact test checks for no change (max_drop = 0); "
-            "with a margin use test = \"paired-z\" or \"bootstrap\""
+            'with a margin use test = "paired-z" or "bootstrap"'
         )
     if (rule.test == "stuart-maxwell") != (rule.metric == "verdicts"):
         raise SpecError(
-            f"{where}: metric \"verdicts\" (the win/tie/loss distribution) goes with test "
-            "\"stuart-maxwell\" and only with it"
+            f'{where}: metric "verdicts" (the win/tie/loss distribution) goes with test '
+            '"stuart-maxwell" and only with it'
         )
-    if rule.metric == "verdicts" and (rule.max_drop or rule.max_drop_relative or rule.min is not None or rule.max is not None):
-        raise SpecError(f"{where}: metric \"verdicts\" tests for any shift; it takes no margin or bounds")
+    if rule.metric == "verdicts" and (
+        rule.max_drop or rule.max_drop_relative or rule.min is not None or rule.max is not None
+    ):
+        raise SpecError(
+            f'{where}: metric "verdicts" tests for any shift; it takes no margin or bounds'
+        )
     if rule.pass_at_k is not None and rule.pass_at_k < 1:
         raise SpecError(f"{where}: pass@k needs k >= 1, got {rule.metric}")
     if rule.require_power is not None:
         if not 0.0 < rule.require_power < 1.0:
             raise SpecError(f"{where}: require_power must be in (0, 1), got {rule.require_power}")
         if explicit_power and not rule.has_margin:
-            raise SpecError(f"{where}: require_power applies to a max_drop rule (power to tell a drop of that size)")
+            raise SpecError(
+                f"{where}: require_power applies to a max_drop rule (power to tell a drop of that size)"
+            )
         if explicit_power and not _power_effect(rule):
-            raise SpecError(f"{where}: require_power needs an effect size: a max_drop above 0, or detect = <difference>")
+            raise SpecError(
+                f"{where}: require_power needs an effect size: a max_drop above 0, or detect = <difference>"
+            )
     if rule.detect is not None and rule.detect <= 0:
         raise SpecError(f"{where}: detect must be a positive difference, got {rule.detect}")
     if not 0.0 <= rule.max_error_rate <= 1.0:
@@ -303,5 +347,3 @@ def _check_semantics(rule: GateRule, where: str, explicit_power: bool) -> None:
 def spec_keys() -> dict[str, list[str]]:
     """The keys a spec accepts, for documentation and error messages."""
     return {"gate": sorted(_GATE_KEYS), "rule": sorted(_RULE_KEYS)}
-
-

@@ -20,7 +20,7 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float:
     n = len(first)
     if n == 0:
         return math.nan
-    observed = sum(a == b for a, b in zip(first, second)) / n
+    observed = sum(a == b for a, b in zip(first, second, strict=False)) / n
     categories = set(first) | set(second)
     expected = sum(
         (sum(a == c for a in first) / n) * (sum(b == c for b in second) / n) for c in categories

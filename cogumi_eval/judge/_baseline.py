@@ -378,7 +378,9 @@ class BaselineStore:
 
     @staticmethod
     def _write(path: Path, records: list[BaselineRecord]) -> None:
-        ordered = sorted(records, key=lambda r: (_natural(r.sample_id), r.input_sha256, r.config_sha256))
+        ordered = sorted(
+            records, key=lambda r: (_natural(r.sample_id), r.input_sha256, r.config_sha256)
+        )
         tmp = path.with_suffix(".jsonl.tmp")
         with tmp.open("w", encoding="utf-8") as handle:
             for record in ordered:

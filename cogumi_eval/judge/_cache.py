@@ -151,7 +151,9 @@ class VerdictCache:
                     (str(SCHEMA_VERSION),),
                 )
             )
-            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+            row = self._db.execute(
+                "SELECT value FROM meta WHERE name = 'schema_version'"
+            ).fetchone()
         except sqlite3.DatabaseError as ex:
             raise CacheError(
                 f"verdict cache {self.path} cannot be opened ({ex}); move it aside or point "
@@ -262,9 +264,7 @@ class VerdictCache:
             for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
             if p.exists()
         )
-        return CacheStats(
-            str(self.path), size, sum(g.verdicts for g in groups), groups, aliases
-        )
+        return CacheStats(str(self.path), size, sum(g.verdicts for g in groups), groups, aliases)
 
     def prune(
         self,
@@ -301,7 +301,11 @@ class VerdictCache:
         with self._lock:
             if dry_run:
                 return int(
-                    self._db.execute(f"SELECT COUNT(*) FROM verdicts WHERE {where}", params).fetchone()[0]
+                    self._db.execute(
+                        f"SELECT COUNT(*) FROM verdicts WHERE {where}", params
+                    ).fetchone()[0]
                 )
-            cursor = self._retry(lambda: self._db.execute(f"DELETE FROM verdicts WHERE {where}", params))
+            cursor = self._retry(
+                lambda: self._db.execute(f"DELETE FROM verdicts WHERE {where}", params)
+            )
             return int(cursor.rowcount)

@@ -44,8 +44,17 @@ def grouped_decode_attention(
     groups = int(getattr(module, "num_key_value_groups", 1))
     special = any(kwargs.get(k) is not None for k in ("softcap", "position_bias", "s_aux", "sinks"))
     if query.shape[2] != 1 or groups <= 1 or special or dropout:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout,
-                                      scaling=scaling, is_causal=is_causal, **kwargs)
+        return sdpa_attention_forward(
+            module,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=dropout,
+            scaling=scaling,
+            is_causal=is_causal,
+            **kwargs,
+        )
     batch, heads, _, dim = query.shape
     kv_heads = key.shape[1]
     # query head h attends with KV head h // groups, as repeat_kv would arrange it
@@ -53,8 +62,12 @@ def grouped_decode_attention(
     scale = scaling if scaling is not None else dim**-0.5
     scores = torch.matmul(packed, key.transpose(-1, -2)) * scale  # [batch, kv_heads, groups, kv]
     if attention_mask is not None:
-        mask = attention_mask[..., -1:, : key.shape[2]]  # [batch, 1, 1, kv]: one row serves every folded query
-        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+        mask = attention_mask[
+            ..., -1:, : key.shape[2]
+        ]  # [batch, 1, 1, kv]: one row serves every folded query
+        scores = (
+            scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+        )
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(value.dtype)
     out = torch.matmul(probs, value)  # [batch, kv_heads, groups, dim]
     return out.reshape(batch, heads, 1, dim).transpose(1, 2).contiguous(), None

@@ -256,7 +256,11 @@ class BatchEngine:
             if batch is not None and not self._mergeable:
                 return []
             width = batch.mask.shape[1] if batch else 0
-            remaining = max((r.request.max_new_tokens - len(r.tokens) for r in batch.rows), default=0) if batch else 0
+            remaining = (
+                max((r.request.max_new_tokens - len(r.tokens) for r in batch.rows), default=0)
+                if batch
+                else 0
+            )
             taken: list[_Row] = []
             while self._pending and len(taken) < free:
                 row = self._pending[0]
@@ -266,7 +270,11 @@ class BatchEngine:
                 new_width = max(width, len(row.request.prompt))
                 new_remaining = max(remaining, row.request.max_new_tokens)
                 slots = (running + len(taken) + 1) * (new_width + new_remaining)
-                if self.kv_budget_tokens is not None and slots > self.kv_budget_tokens and (running or taken):
+                if (
+                    self.kv_budget_tokens is not None
+                    and slots > self.kv_budget_tokens
+                    and (running or taken)
+                ):
                     break
                 width, remaining = new_width, new_remaining
                 taken.append(self._pending.popleft())
@@ -326,7 +334,11 @@ class BatchEngine:
         rows.sort(key=lambda r: len(r.request.prompt))
         group: list[_Row] = []
         for row in rows:
-            longest = max(len(row.request.prompt), *(len(r.request.prompt) for r in group)) if group else len(row.request.prompt)
+            longest = (
+                max(len(row.request.prompt), *(len(r.request.prompt) for r in group))
+                if group
+                else len(row.request.prompt)
+            )
             if group and longest * (len(group) + 1) > self.max_prefill_tokens:
                 self._admit_group(group)
                 group = []
@@ -346,15 +358,28 @@ class BatchEngine:
         if self.slot_decoding:
             assert self._decoder is not None
             slots = self._decoder.load(fresh.cache, fresh.mask, fresh.next_tokens)
-            self._slot_rows.update(zip(slots, fresh.rows))
+            self._slot_rows.update(zip(slots, fresh.rows, strict=False))
             return
         self._batch = fresh if self._batch is None else self._merge(self._batch, fresh)
 
-    def _forward(self, input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any, last_only: bool) -> torch.Tensor:
+    def _forward(
+        self,
+        input_ids: torch.Tensor,
+        mask: torch.Tensor,
+        positions: torch.Tensor,
+        cache: Any,
+        last_only: bool,
+    ) -> torch.Tensor:
         kwargs: dict[str, Any] = {self._cache_kw: cache}
         if last_only and self._keep_kw:
             kwargs["logits_to_keep"] = 1
-        out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs)
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **kwargs,
+        )
         return out.logits[:, -1, :]
 
     def _prefill(self, rows: list[_Row]) -> _Batch | None:
@@ -364,8 +389,8 @@ class BatchEngine:
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, row in enumerate(rows):
             prompt = row.request.prompt
-            ids[i, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
-            mask[i, width - len(prompt):] = 1
+            ids[i, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+            mask[i, width - len(prompt) :] = 1
             row.started = now
             if not row.request.greedy:
                 row.generator = _generator(self.device, row.request.seed)
@@ -376,8 +401,13 @@ class BatchEngine:
         self.stats.prefills += 1
         if self._mergeable is None:
             self._mergeable = _plain_layers(cache) is not None
-        batch = _Batch(cache=cache, mask=mask, next_tokens=self._choose(logits, rows),
-                       positions=mask.sum(-1), rows=rows)
+        batch = _Batch(
+            cache=cache,
+            mask=mask,
+            next_tokens=self._choose(logits, rows),
+            positions=mask.sum(-1),
+            rows=rows,
+        )
         recorded = self._record(batch)
         self.stats.prefill_seconds += time.monotonic() - now
         return recorded
@@ -388,7 +418,13 @@ class BatchEngine:
         started = time.monotonic()
         self._step_count += 1
         batch.mask = torch.cat([batch.mask, batch.mask.new_ones((batch.mask.shape[0], 1))], dim=1)
-        logits = self._forward(batch.next_tokens[:, None], batch.mask, batch.positions[:, None], batch.cache, last_only=False)
+        logits = self._forward(
+            batch.next_tokens[:, None],
+            batch.mask,
+            batch.positions[:, None],
+            batch.cache,
+            last_only=False,
+        )
         batch.positions = batch.positions + 1
         batch.next_tokens = self._choose(logits, batch.rows)
         self._batch = self._record(batch)
@@ -449,7 +485,11 @@ class BatchEngine:
         tokens = batch.next_tokens.tolist()
         size = len(batch.rows)
         self.largest_batch = max(self.largest_batch, size)
-        keep = [i for i, (row, token) in enumerate(zip(batch.rows, tokens)) if self._advance(row, token, size) is None]
+        keep = [
+            i
+            for i, (row, token) in enumerate(zip(batch.rows, tokens, strict=False))
+            if self._advance(row, token, size) is None
+        ]
         if not keep:
             return None
         if len(keep) < size:
@@ -472,8 +512,12 @@ class BatchEngine:
             elif request.stop and self._stopped(row):
                 finish = "stop"
         if finish is not None:
-            _settle(row.future, GenerationResult(list(row.tokens), finish, row.max_batch,
-                                                 time.monotonic() - row.started))
+            _settle(
+                row.future,
+                GenerationResult(
+                    list(row.tokens), finish, row.max_batch, time.monotonic() - row.started
+                ),
+            )
         return finish
 
     def _stopped(self, row: _Row) -> bool:
@@ -512,7 +556,7 @@ class BatchEngine:
             shape = (*t.shape[:-2], missing, t.shape[-1])
             return torch.cat([t.new_zeros(shape), t], dim=-2)
 
-        for a, b in zip(a_layers, b_layers):
+        for a, b in zip(a_layers, b_layers, strict=False):
             a.keys = torch.cat([pad(a.keys, width), pad(b.keys, width)], dim=0)
             a.values = torch.cat([pad(a.values, width), pad(b.values, width)], dim=0)
 
@@ -550,8 +594,11 @@ def _generator(device: torch.device, seed: int | None) -> torch.Generator:
     return generator
 
 
-def _settle(future: concurrent.futures.Future[GenerationResult], result: GenerationResult | None = None,
-            exception: BaseException | None = None) -> None:
+def _settle(
+    future: concurrent.futures.Future[GenerationResult],
+    result: GenerationResult | None = None,
+    exception: BaseException | None = None,
+) -> None:
     if future.done():
         return
     try:

@@ -29,8 +29,15 @@ from ._slots import slot_compatible
 logger = logging.getLogger(__name__)
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
-DTYPES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
-          "fp16": torch.float16, "half": torch.float16, "float32": torch.float32, "fp32": torch.float32}
+DTYPES = {
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+    "float32": torch.float32,
+    "fp32": torch.float32,
+}
 
 
 def parse_dtype(value: Any, device: str) -> torch.dtype:
@@ -116,10 +123,13 @@ class HFBackend:
         trained_quantization = check.trained_quantization if check is not None else None
         if trained_quantization is not None:
             self.dtype = getattr(torch, str(trained_quantization.get("compute_dtype", "bfloat16")))
-            self.lineage = replace(self.lineage,
-                                   base_loaded_as={**trained_quantization, "device": self.device})
+            self.lineage = replace(
+                self.lineage, base_loaded_as={**trained_quantization, "device": self.device}
+            )
         trust = option_bool("trust_remote_code", options.get("trust_remote_code", False))
-        self.batch_size = option_int("batch_size", options.get("batch_size", 256 if self.device.startswith("cuda") else 8))
+        self.batch_size = option_int(
+            "batch_size", options.get("batch_size", 256 if self.device.startswith("cuda") else 8)
+        )
         template = str(options.get("chat_template", "auto")).lower()
         if template not in ("auto", "true", "false", "yes", "no", "1", "0"):
             raise ModelOptionError(f"-M chat_template={template!r} must be true, false or auto.")
@@ -128,7 +138,9 @@ class HFBackend:
             str(tokenizer_folder(self.ref, options.get("tokenizer"))), trust_remote_code=trust
         )
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
-        self.use_template = has_template if template == "auto" else option_bool("chat_template", template)
+        self.use_template = (
+            has_template if template == "auto" else option_bool("chat_template", template)
+        )
         if self.use_template and not has_template:
             raise ModelOptionError(
                 f"-M chat_template=true but the tokenizer of {self.ref.model_path} has no chat template."
@@ -142,12 +154,17 @@ class HFBackend:
             load_args["attn_implementation"] = register_attention() or "sdpa"
         try:
             if trained_quantization is not None:
-                model: Any = load_quantized_as_trained(self.ref.model_path, trained_quantization,
-                                                       self.device)
+                model: Any = load_quantized_as_trained(
+                    self.ref.model_path, trained_quantization, self.device
+                )
             else:
                 model = AutoModelForCausalLM.from_pretrained(str(self.ref.model_path), **load_args)
         except (OSError, ValueError, RuntimeError) as ex:
-            if "safetensors" in str(ex).lower() or "header" in str(ex).lower() or "pickle" in str(ex).lower():
+            if (
+                "safetensors" in str(ex).lower()
+                or "header" in str(ex).lower()
+                or "pickle" in str(ex).lower()
+            ):
                 raise CorruptWeightsError(
                     f"cannot load the weights in {self.ref.model_path} ({ex}). Re-download or re-save the checkpoint."
                 ) from ex
@@ -163,9 +180,12 @@ class HFBackend:
         self.model = (model if trained_quantization is not None else model.to(self.device)).eval()
         # KV slots and CUDA graphs: on a GPU, where a step's Python overhead dwarfs its kernels
         # (not over bitsandbytes kernels, which are not captured)
-        self.slot_decoding = (option_bool("cuda_graphs", options.get("cuda_graphs", True))
-                              and self.device.startswith("cuda") and slot_compatible(self.model)
-                              and trained_quantization is None)
+        self.slot_decoding = (
+            option_bool("cuda_graphs", options.get("cuda_graphs", True))
+            and self.device.startswith("cuda")
+            and slot_compatible(self.model)
+            and trained_quantization is None
+        )
 
         eos = {self.tokenizer.eos_token_id}
         configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
@@ -193,13 +213,19 @@ class HFBackend:
         config = self.model.config
         config = getattr(config, "get_text_config", lambda: config)()
         layers = getattr(config, "num_hidden_layers", None)
-        heads = getattr(config, "num_key_value_heads", None) or getattr(config, "num_attention_heads", None)
+        heads = getattr(config, "num_key_value_heads", None) or getattr(
+            config, "num_attention_heads", None
+        )
         head_dim = getattr(config, "head_dim", None) or (
-            config.hidden_size // config.num_attention_heads if getattr(config, "hidden_size", None) else None
+            config.hidden_size // config.num_attention_heads
+            if getattr(config, "hidden_size", None)
+            else None
         )
         if not (layers and heads and head_dim):
             return None
-        per_token = 2 * layers * heads * head_dim * torch.tensor([], dtype=self.dtype).element_size()
+        per_token = (
+            2 * layers * heads * head_dim * torch.tensor([], dtype=self.dtype).element_size()
+        )
         free, _ = torch.cuda.mem_get_info(torch.device(self.device))
         # keep room for activations, logits and the copy a merge makes
         usable = free * 0.45
@@ -259,8 +285,11 @@ class HFBackend:
             content=text,
             stop_reason="max_tokens" if result.finish == "length" and not stopped else "stop",
         )
-        output.usage = ModelUsage(input_tokens=len(prompt), output_tokens=len(result.tokens),
-                                  total_tokens=len(prompt) + len(result.tokens))
+        output.usage = ModelUsage(
+            input_tokens=len(prompt),
+            output_tokens=len(result.tokens),
+            total_tokens=len(prompt) + len(result.tokens),
+        )
         output.time = result.seconds
         output.metadata = {"batch_size": result.batch_size}
         return output

@@ -19,7 +19,10 @@ from inspect_ai.hooks import Hooks, TaskStart, hooks
 from ._read import LINEAGE_KEY
 
 
-@hooks(name="cogumi_lineage", description="Records the cogumi model's lineage in the eval log's metadata.")
+@hooks(
+    name="cogumi_lineage",
+    description="Records the cogumi model's lineage in the eval log's metadata.",
+)
 class LineageHook(Hooks):
     async def on_task_start(self, data: TaskStart) -> None:
         spec = data.spec

@@ -153,8 +153,13 @@ def ref_lineage(ref: ModelRef, *, hash_weights: bool = True) -> Lineage:
     )
 
 
-def lineage(ref: str, *, base: str | None = None, registry: str | os.PathLike[str] | None = None,
-            hash_weights: bool = True) -> Lineage:
+def lineage(
+    ref: str,
+    *,
+    base: str | None = None,
+    registry: str | os.PathLike[str] | None = None,
+    hash_weights: bool = True,
+) -> Lineage:
     """Lineage of ``cogumi/<ref>`` without loading it: base, adapter, quantization, weight hash.
 
     Args:

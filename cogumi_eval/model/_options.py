@@ -27,32 +27,59 @@ class OptionSpec:
 _LOCAL = ("hf", "vllm")
 
 OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("backend", ("auto", *BACKENDS), "auto|hf|vllm|replay (auto: replay with source=, "
-               "else vllm when importable and a GPU is present, else hf)"),
-    OptionSpec("base", _LOCAL, "base model for an adapter (folder, registry name or hub id); "
-               "overrides adapter_config.json"),
+    OptionSpec(
+        "backend",
+        ("auto", *BACKENDS),
+        "auto|hf|vllm|replay (auto: replay with source=, "
+        "else vllm when importable and a GPU is present, else hf)",
+    ),
+    OptionSpec(
+        "base",
+        _LOCAL,
+        "base model for an adapter (folder, registry name or hub id); "
+        "overrides adapter_config.json",
+    ),
     OptionSpec("tokenizer", _LOCAL, "tokenizer folder when the checkpoint has none"),
     OptionSpec("dtype", _LOCAL, "bfloat16|float16|float32 (default: bf16 on GPU, fp32 on CPU)"),
-    OptionSpec("chat_template", _LOCAL, "true|false|auto: use the tokenizer's chat template "
-               "(auto: when it has one)"),
+    OptionSpec(
+        "chat_template",
+        _LOCAL,
+        "true|false|auto: use the tokenizer's chat template (auto: when it has one)",
+    ),
     OptionSpec("trust_remote_code", _LOCAL, "allow model code shipped with the checkpoint"),
     OptionSpec("device", ("hf",), "torch device (default: cuda when available, else cpu)"),
-    OptionSpec("batch_size", ("hf",), "most requests decoded together (default 256 on GPU, 8 on CPU)"),
-    OptionSpec("merge", ("hf",), "merge a LoRA adapter into the base weights before generating "
-               "(faster; refused for a quantized base)"),
+    OptionSpec(
+        "batch_size", ("hf",), "most requests decoded together (default 256 on GPU, 8 on CPU)"
+    ),
+    OptionSpec(
+        "merge",
+        ("hf",),
+        "merge a LoRA adapter into the base weights before generating "
+        "(faster; refused for a quantized base)",
+    ),
     OptionSpec("attn_implementation", ("hf",), "transformers attention kernel (sdpa, eager, ...)"),
-    OptionSpec("cuda_graphs", ("hf",), "on a GPU, decode in preallocated KV slots with one CUDA graph "
-               "replay per step (default true)"),
+    OptionSpec(
+        "cuda_graphs",
+        ("hf",),
+        "on a GPU, decode in preallocated KV slots with one CUDA graph "
+        "replay per step (default true)",
+    ),
     OptionSpec("tensor_parallel_size", ("vllm",), "GPUs to shard the model over"),
     OptionSpec("gpu_memory_utilization", ("vllm",), "fraction of GPU memory vLLM may take"),
     OptionSpec("max_model_len", ("vllm",), "context length vLLM reserves KV cache for"),
     OptionSpec("max_lora_rank", ("vllm",), "largest LoRA rank vLLM allocates for"),
     OptionSpec("enforce_eager", ("vllm",), "disable CUDA graphs in vLLM"),
-    OptionSpec("batch_invariant", ("vllm",), "make vLLM outputs independent of batch size "
-               "(VLLM_BATCH_INVARIANT=1)"),
+    OptionSpec(
+        "batch_invariant",
+        ("vllm",),
+        "make vLLM outputs independent of batch size (VLLM_BATCH_INVARIANT=1)",
+    ),
     OptionSpec("source", ("replay",), "eval log (.eval/.json) or JSONL file of recorded responses"),
-    OptionSpec("input", ("replay",), "JSONL: dotted field holding the question, matched against "
-               "each sample's input text"),
+    OptionSpec(
+        "input",
+        ("replay",),
+        "JSONL: dotted field holding the question, matched against each sample's input text",
+    ),
     OptionSpec("response", ("replay",), "JSONL: dotted field holding the response text"),
     OptionSpec("id", ("replay",), "JSONL: dotted field holding the sample id"),
 )
@@ -73,11 +100,11 @@ def check_options(backend: str, model_args: dict[str, Any]) -> None:
     valid = valid_options(backend)
     unknown = sorted(set(model_args) - set(valid))
     if unknown:
-        elsewhere = {
-            name: [b for b in BACKENDS if name in valid_options(b)] for name in unknown
-        }
+        elsewhere = {name: [b for b in BACKENDS if name in valid_options(b)] for name in unknown}
         hints = "".join(
-            f" ({name} belongs to backend {'/'.join(where)})" for name, where in elsewhere.items() if where
+            f" ({name} belongs to backend {'/'.join(where)})"
+            for name, where in elsewhere.items()
+            if where
         )
         raise ModelOptionError(
             f"unknown -M option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for the "

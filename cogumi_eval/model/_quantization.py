@@ -87,7 +87,9 @@ def quantization_from_name(name: str) -> Quantization | None:
 def quantization_from_config(qc: dict[str, Any], where: str) -> Quantization | None:
     """Read a ``quantization_config`` dict (transformers' serialisation of every method)."""
     method = str(qc.get("quant_method") or qc.get("quant_type") or "").lower()
-    if qc.get("load_in_4bit") or (method == "bitsandbytes" and qc.get("bnb_4bit_quant_type") and not qc.get("load_in_8bit")):
+    if qc.get("load_in_4bit") or (
+        method == "bitsandbytes" and qc.get("bnb_4bit_quant_type") and not qc.get("load_in_8bit")
+    ):
         kind = qc.get("bnb_4bit_quant_type", "4-bit")
         return Quantization("bitsandbytes", 4, f"{where} (load_in_4bit, {kind})")
     if qc.get("load_in_8bit"):
@@ -101,7 +103,9 @@ def quantization_from_config(qc: dict[str, Any], where: str) -> Quantization | N
         widths = [b for b in declared if isinstance(b, int)]
         if not widths:
             return None  # sparsity-only compression: the weights are not quantized
-        return Quantization("compressed-tensors", min(widths), f"{where} (format {qc.get('format', '?')})")
+        return Quantization(
+            "compressed-tensors", min(widths), f"{where} (format {qc.get('format', '?')})"
+        )
     if not method:
         return None
     bits = qc.get("bits", qc.get("w_bit", qc.get("num_bits", qc.get("nbits"))))
@@ -130,7 +134,9 @@ def quantization_from_tensors(folder: Path) -> Quantization | None:
     for mark, method, bits in _TENSOR_MARKS:
         if any(mark in n for n in names):
             return Quantization(method, bits, f"tensor names in {shards[0].name} (*{mark})")
-    if any(str(e.get("dtype", "")).startswith("F8") for e in header.values() if isinstance(e, dict)):
+    if any(
+        str(e.get("dtype", "")).startswith("F8") for e in header.values() if isinstance(e, dict)
+    ):
         return Quantization("fp8", 8, f"F8 tensors in {shards[0].name}")
     return None
 
@@ -161,7 +167,11 @@ def detect_quantization(folder: Path | None, name: str | None = None) -> Quantiz
         for legacy in ("quantize_config.json", "quant_config.json"):
             data = _read_json(folder / legacy)
             if data is not None:
-                method = "awq" if legacy == "quant_config.json" or data.get("quant_method") == "awq" else "gptq"
+                method = (
+                    "awq"
+                    if legacy == "quant_config.json" or data.get("quant_method") == "awq"
+                    else "gptq"
+                )
                 found = quantization_from_config({"quant_method": method, **data}, legacy)
                 if found:
                     return found
@@ -243,9 +253,10 @@ def quantized_load_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
         bnb_4bit_quant_storage=getattr(torch, str(spec.get("quant_storage", "uint8"))),
     )
     # the dtype the weights are read in before quantizing decides the 4-bit blocks' scales
-    return {"quantization_config": config,
-            "dtype": getattr(torch, str(spec.get("quantized_from", "bfloat16")))}
-
+    return {
+        "quantization_config": config,
+        "dtype": getattr(torch, str(spec.get("quantized_from", "bfloat16"))),
+    }
 
 
 def load_quantized_as_trained(folder: Path, spec: dict[str, Any], device: str) -> Any:
@@ -265,12 +276,14 @@ def load_quantized_as_trained(folder: Path, spec: dict[str, Any], device: str) -
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(
-        str(folder), **quantized_load_kwargs(spec), device_map={"": device})
+        str(folder), **quantized_load_kwargs(spec), device_map={"": device}
+    )
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     for module in model.modules():
         if hasattr(module, "support_avx512bf16_for_cpu"):
             module.support_avx512bf16_for_cpu = False
     return model
+
 
 def _describe_spec(spec: dict[str, Any]) -> str:
     parts = [str(spec.get("quant_type", "?"))]
@@ -296,10 +309,13 @@ def check_adapter_base(adapter: str | os.PathLike[str], base: str | None = None)
     if spec is not None:
         # strongest evidence: the base was quantized on the fly, so its folder looks clean
         bits = spec.get("bits")
-        found = Quantization(str(spec["method"]), int(bits) if isinstance(bits, int) else None,
-                             _describe_spec(spec))
-        reasons.append(f"trained on {trained_on} quantized on the fly: {found.method} "
-                       f"{found.bits or '?'}-bit ({found.evidence})")
+        found = Quantization(
+            str(spec["method"]), int(bits) if isinstance(bits, int) else None, _describe_spec(spec)
+        )
+        reasons.append(
+            f"trained on {trained_on} quantized on the fly: {found.method} "
+            f"{found.bits or '?'}-bit ({found.evidence})"
+        )
     for role, name in (("trained on", trained_on), ("evaluated on", base)):
         if not name:
             continue
@@ -313,12 +329,19 @@ def check_adapter_base(adapter: str | os.PathLike[str], base: str | None = None)
         # "qlora" in an adapter's own folder name is the last resort, but still worth stopping for
         reasons.append(f"adapter folder name {folder.name!r} suggests a 4-bit base")
         found = own
-    return BaseCheck(adapter=str(folder), trained_on=trained_on, evaluated_on=base,
-                     quantization=found, reasons=reasons, trained_quantization=spec)
+    return BaseCheck(
+        adapter=str(folder),
+        trained_on=trained_on,
+        evaluated_on=base,
+        quantization=found,
+        reasons=reasons,
+        trained_quantization=spec,
+    )
 
 
-def refuse_quantized_base(adapter: str | os.PathLike[str], base: str | None = None, *,
-                          allow_quantized_base: bool = False) -> BaseCheck:
+def refuse_quantized_base(
+    adapter: str | os.PathLike[str], base: str | None = None, *, allow_quantized_base: bool = False
+) -> BaseCheck:
     """The guard every merge path calls: raises when the adapter's base is quantized.
 
     Args:

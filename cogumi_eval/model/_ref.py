@@ -86,7 +86,9 @@ def registry_entries(path: Path) -> dict[str, Path]:
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as ex:
-        raise ModelRefError(f"model registry {path} cannot be read ({ex}); fix or remove it.") from ex
+        raise ModelRefError(
+            f"model registry {path} cannot be read ({ex}); fix or remove it."
+        ) from ex
     models = data.get("models", {})
     entries: dict[str, Path] = {}
     for name, entry in models.items() if isinstance(models, dict) else []:
@@ -113,7 +115,9 @@ def _find_folder(text: str, tried: list[str], relative_to: Path | None = None) -
     return None
 
 
-def _find_registered(name: str, registry: str | os.PathLike[str] | None, tried: list[str]) -> tuple[Path, Path] | None:
+def _find_registered(
+    name: str, registry: str | os.PathLike[str] | None, tried: list[str]
+) -> tuple[Path, Path] | None:
     path = registry_path(registry)
     if not path.is_file():
         tried.append(f"registry name in {path} (no registry file)")
@@ -135,7 +139,9 @@ def adapter_base_name(adapter: Path) -> str | None:
     try:
         config = json.loads((adapter / ADAPTER_CONFIG).read_text())
     except (OSError, json.JSONDecodeError) as ex:
-        raise ModelRefError(f"{adapter / ADAPTER_CONFIG} cannot be read ({ex}); re-save the adapter.") from ex
+        raise ModelRefError(
+            f"{adapter / ADAPTER_CONFIG} cannot be read ({ex}); re-save the adapter."
+        ) from ex
     base = config.get("base_model_name_or_path")
     return str(base) if base else None
 
@@ -160,8 +166,12 @@ def read_training_lineage(folder: Path) -> dict[str, Any] | None:
     return data
 
 
-def find_base(name: str, adapter: Path | None = None, registry: str | os.PathLike[str] | None = None,
-              download: bool | None = None) -> tuple[Path | None, list[str]]:
+def find_base(
+    name: str,
+    adapter: Path | None = None,
+    registry: str | os.PathLike[str] | None = None,
+    download: bool | None = None,
+) -> tuple[Path | None, list[str]]:
     """Locate a base model named ``name``: folder, registry name, then the Hugging Face hub cache.
 
     Args:
@@ -212,7 +222,9 @@ def _hub_snapshot(repo_id: str, tried: list[str], download: bool | None) -> Path
         return None
 
 
-def resolve_ref(ref: str, *, base: str | None = None, registry: str | os.PathLike[str] | None = None) -> ModelRef:
+def resolve_ref(
+    ref: str, *, base: str | None = None, registry: str | os.PathLike[str] | None = None
+) -> ModelRef:
     """Resolve ``ref`` (folder or registry name) to checkpoint or adapter folders.
 
     Args:
@@ -233,7 +245,8 @@ def resolve_ref(ref: str, *, base: str | None = None, registry: str | os.PathLik
             folder, registry_file = registered
     if folder is None:
         raise ModelRefError(
-            f"model ref {ref!r} is neither a folder nor a registry name. Tried: " + "; ".join(tried)
+            f"model ref {ref!r} is neither a folder nor a registry name. Tried: "
+            + "; ".join(tried)
             + f". Pass a checkpoint or adapter folder, register the name in {DEFAULT_REGISTRY} "
             f"(or the file named by ${REGISTRY_ENV}), or use --model cogumi/replay -M source=<file>."
         )
@@ -259,5 +272,12 @@ def resolve_ref(ref: str, *, base: str | None = None, registry: str | os.PathLik
             "Tried: " + "; ".join(base_tried) + ". Pass -M base=<folder> pointing at the base "
             "checkpoint the adapter was trained on."
         )
-    return ModelRef(ref=ref, kind=kind, path=folder, base=base_name, base_path=base_path,
-                    registry=registry_file, tried=tuple(tried))
+    return ModelRef(
+        ref=ref,
+        kind=kind,
+        path=folder,
+        base=base_name,
+        base_path=base_path,
+        registry=registry_file,
+        tried=tuple(tried),
+    )

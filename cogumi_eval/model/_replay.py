@@ -57,7 +57,9 @@ def field_paths(record: Any, prefix: str = "") -> list[str]:
         return [prefix] if prefix else []
     paths: list[str] = []
     for key, value in record.items():
-        paths.extend(field_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"])
+        paths.extend(
+            field_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+        )
     return [p.rstrip(".") for p in paths]
 
 
@@ -94,9 +96,16 @@ class EvalLogRecordings:
         for sample in log.samples or []:
             outputs: list[ModelOutput] = []
             for event in sample.events:
-                if event.event == "model" and event.role is None and event.model == self.model and event.error is None:
+                if (
+                    event.event == "model"
+                    and event.role is None
+                    and event.model == self.model
+                    and event.error is None
+                ):
                     outputs.append(event.output)
-                    self.by_messages.setdefault((messages_key(event.input), sample.epoch), event.output)
+                    self.by_messages.setdefault(
+                        (messages_key(event.input), sample.epoch), event.output
+                    )
             if not outputs and sample.output and sample.output.choices:
                 outputs = [sample.output]
             key = (str(sample.id), sample.epoch)
@@ -146,7 +155,9 @@ class JsonlRecordings:
             raise ReplayError(f"{path} holds no records to replay.")
         fields = ", ".join(field_paths(records[0]))
         if response is None or (input is None and id is None):
-            missing = "-M response=<field>" if response is None else "-M input=<field> or -M id=<field>"
+            missing = (
+                "-M response=<field>" if response is None else "-M input=<field> or -M id=<field>"
+            )
             raise ReplayError(
                 f"replaying the JSONL file {path} needs {missing}: name the fields as dotted paths. "
                 f"Fields in its first record: {fields}."
@@ -181,7 +192,10 @@ class JsonlRecordings:
         how = ""
         if request.sample_id is not None and request.sample_id in self.by_id:
             text, how = self.by_id[request.sample_id], "sample id"
-        elif request.sample_input is not None and normalise_text(request.sample_input) in self.by_input:
+        elif (
+            request.sample_input is not None
+            and normalise_text(request.sample_input) in self.by_input
+        ):
             text, how = self.by_input[normalise_text(request.sample_input)], "sample input"
         elif self.by_input and request.messages:
             # outside an eval (or a sample without a match): the question inside the prompt
@@ -194,8 +208,11 @@ class JsonlRecordings:
         output = ModelOutput.from_content(model="replay", content=text, stop_reason="stop")
         prompt_tokens = sum(estimated_tokens(m.text) for m in request.messages)
         completion_tokens = estimated_tokens(text)
-        output.usage = ModelUsage(input_tokens=prompt_tokens, output_tokens=completion_tokens,
-                                  total_tokens=prompt_tokens + completion_tokens)
+        output.usage = ModelUsage(
+            input_tokens=prompt_tokens,
+            output_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        )
         return output, how
 
     def explain_missing(self, request: RequestContext) -> str:
@@ -207,7 +224,9 @@ def _locate_source(source: str) -> Path:
         if candidate.is_file():
             return candidate.resolve()
     tried = ", ".join(str(c) for c in candidate_paths(source))
-    raise ReplayError(f"replay source {source!r} not found (tried {tried}); pass -M source=<eval log or JSONL file>.")
+    raise ReplayError(
+        f"replay source {source!r} not found (tried {tried}); pass -M source=<eval log or JSONL file>."
+    )
 
 
 class ReplayBackend:
@@ -235,7 +254,9 @@ class ReplayBackend:
                 )
             self.recordings: EvalLogRecordings | JsonlRecordings = EvalLogRecordings(self.path)
         else:
-            self.recordings = JsonlRecordings(self.path, **{k: (str(v) if v is not None else None) for k, v in fields.items()})
+            self.recordings = JsonlRecordings(
+                self.path, **{k: (str(v) if v is not None else None) for k, v in fields.items()}
+            )
         self.fields = {k: str(v) for k, v in fields.items() if v is not None}
         self._calls: dict[str, int] = defaultdict(int)
         self.lineage = Lineage(
@@ -266,8 +287,10 @@ class ReplayBackend:
         if active is None:
             return RequestContext(None, None, None, messages, 0)
         sample = active.sample
-        sample_input = sample.input if isinstance(sample.input, str) else " ".join(
-            m.text for m in sample.input if m.role == "user"
+        sample_input = (
+            sample.input
+            if isinstance(sample.input, str)
+            else " ".join(m.text for m in sample.input if m.role == "user")
         )
         index = self._calls[active.id]
         self._calls[active.id] += 1
@@ -292,4 +315,3 @@ class ReplayBackend:
 
     def close(self) -> None:
         self._calls.clear()
-

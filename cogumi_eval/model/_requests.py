@@ -24,7 +24,9 @@ def render_prompt(tokenizer: Any, messages: list[ChatMessage], use_template: boo
     way such models saw text in training: no role markers a base model never learned.
     """
     if use_template:
-        chat = [{"role": m.role if m.role != "tool" else "user", "content": m.text} for m in messages]
+        chat = [
+            {"role": m.role if m.role != "tool" else "user", "content": m.text} for m in messages
+        ]
         text = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
         return list(tokenizer(text, add_special_tokens=False)["input_ids"])
     text = "\n\n".join(m.text for m in messages if m.text)

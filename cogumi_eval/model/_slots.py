@@ -44,8 +44,14 @@ def active_step() -> _SlotStep | None:
     return getattr(_active, "step", None)
 
 
-def slot_attention(step: _SlotStep, module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor,
-                   value: torch.Tensor, scaling: float | None) -> torch.Tensor:
+def slot_attention(
+    step: _SlotStep,
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    scaling: float | None,
+) -> torch.Tensor:
     """Write this token's keys/values into each row's slot, then attend over the slot's columns."""
     decoder = step.decoder
     layer = int(module.layer_idx)  # type: ignore[arg-type]
@@ -71,11 +77,17 @@ def slot_compatible(model: Any) -> bool:
 
     config = model.config
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    if getattr(config, "_attn_implementation", None) != NAME or getattr(config, "is_encoder_decoder", False):
+    if getattr(config, "_attn_implementation", None) != NAME or getattr(
+        config, "is_encoder_decoder", False
+    ):
         return False
-    if getattr(text, "sliding_window", None) or any(t != "full_attention" for t in getattr(text, "layer_types", None) or []):
+    if getattr(text, "sliding_window", None) or any(
+        t != "full_attention" for t in getattr(text, "layer_types", None) or []
+    ):
         return False
-    attention = [m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "num_key_value_groups")]
+    attention = [
+        m for m in model.modules() if hasattr(m, "layer_idx") and hasattr(m, "num_key_value_groups")
+    ]
     return len(attention) == text.num_hidden_layers
 
 
@@ -126,9 +138,14 @@ class SlotDecoder:
         index = torch.tensor(slots, device=self.keys.device)
         lengths = mask.sum(dim=1)
         # left-align each row: column j of the slot takes padded column j + padding
-        source = (torch.arange(padded, device=mask.device)[None, :] + (padded - lengths)[:, None]).clamp(max=padded - 1)
+        source = (
+            torch.arange(padded, device=mask.device)[None, :] + (padded - lengths)[:, None]
+        ).clamp(max=padded - 1)
         for layer, cached in enumerate(cache.layers):
-            for buffer, tensor in ((self.keys[layer], cached.keys), (self.values[layer], cached.values)):
+            for buffer, tensor in (
+                (self.keys[layer], cached.keys),
+                (self.values[layer], cached.values),
+            ):
                 gather = source[:, None, :, None].expand(-1, tensor.shape[1], -1, tensor.shape[3])
                 buffer[index, :, :padded] = torch.gather(tensor, 2, gather).to(buffer.dtype)
         self.positions[index] = lengths
@@ -160,7 +177,9 @@ class SlotDecoder:
     def _forward(self, attend: int) -> torch.Tensor:
         _active.step = _SlotStep(self, attend)
         try:
-            out = self.model(input_ids=self.ids, position_ids=self.positions[:, None], use_cache=False)
+            out = self.model(
+                input_ids=self.ids, position_ids=self.positions[:, None], use_cache=False
+            )
         finally:
             _active.step = None
         logits = out.logits[:, -1, :]

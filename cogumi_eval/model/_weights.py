@@ -64,7 +64,9 @@ def safetensors_header(path: Path) -> dict[str, Any]:
     with open(path, "rb") as handle:
         prefix = handle.read(8)
         if len(prefix) < 8:
-            raise CorruptWeightsError(f"{path} is not a safetensors file: it holds {size} bytes. {fix}")
+            raise CorruptWeightsError(
+                f"{path} is not a safetensors file: it holds {size} bytes. {fix}"
+            )
         (length,) = struct.unpack("<Q", prefix)
         if length > min(_MAX_HEADER_BYTES, size - 8):
             raise CorruptWeightsError(
@@ -74,7 +76,9 @@ def safetensors_header(path: Path) -> dict[str, Any]:
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as ex:
-        raise CorruptWeightsError(f"{path} is corrupted: its header is not valid JSON ({ex}). {fix}") from ex
+        raise CorruptWeightsError(
+            f"{path} is corrupted: its header is not valid JSON ({ex}). {fix}"
+        ) from ex
     if not isinstance(header, dict):
         raise CorruptWeightsError(f"{path} is corrupted: its header is not a JSON object. {fix}")
     ends = [
@@ -128,7 +132,11 @@ def weights_digest(folder: Path) -> WeightsDigest | None:
     def cached(p: Path) -> str | None:
         entry = cache.get(keys[p])
         st = stats[p]
-        if isinstance(entry, dict) and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+        if (
+            isinstance(entry, dict)
+            and entry.get("size") == st.st_size
+            and entry.get("mtime_ns") == st.st_mtime_ns
+        ):
             return str(entry["sha256"])
         return None
 
@@ -137,7 +145,7 @@ def weights_digest(folder: Path) -> WeightsDigest | None:
     if missing:
         # hashlib releases the GIL, so shards of a large checkpoint hash in parallel
         with ThreadPoolExecutor(max_workers=min(4, len(missing), os.cpu_count() or 1)) as pool:
-            for p, digest in zip(missing, pool.map(sha256_file, missing)):
+            for p, digest in zip(missing, pool.map(sha256_file, missing), strict=False):
                 digests[p] = digest
         with _cache_lock:
             cache = _read_cache(cache_path)

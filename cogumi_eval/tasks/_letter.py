@@ -30,7 +30,9 @@ _ANSWER_IS = re.compile(
 # A letter opening a segment: upper case, or lower case only when it stands alone.
 _OPENING = re.compile(r"^[\s\*_\"'\(\[]*(?:([A-D])(?![\w'])|([a-d])[\)\]\*_\"'\.\s]*$)")
 _LETTER_TOKEN = re.compile(r"(?<![\w'])[\*_\"'\(\[]*([A-D])(?![\w'])[\*_\"'\)\]]*")
-_NEGATION = re.compile(r"(?i)(?:\bnot|\bisn't|\bisn’t|\bnever|\bnor)\s*(?:option\s+|choice\s+)?[\*_\"'\(\[]*$")
+_NEGATION = re.compile(
+    r"(?i)(?:\bnot|\bisn't|\bisn’t|\bnever|\bnor)\s*(?:option\s+|choice\s+)?[\*_\"'\(\[]*$"
+)
 _BARE = re.compile(r"^[\s\*_\"'\(\[]*([A-D])[\s\*_\"'\)\]\.:]*(?:\)\s*.*)?$")
 _LEADING = re.compile(r"^[\s\*_]*(?:\(([A-D])\)|([A-D])[\)\.:](?=\s))")
 _BOXED = re.compile(r"\\boxed\s*\{\s*(?:\\text(?:bf)?\s*\{\s*)?\(?([A-Da-d])\)?\s*\}")
@@ -105,9 +107,8 @@ def extract_letter(text: str | None, choices: Sequence[str] = ()) -> ExtractedLe
         hits = [
             _LETTER[i]
             for i, choice in enumerate(choices)
-            if _normalise_space(choice) and re.search(
-                r"(?<!\w)" + re.escape(_normalise_space(choice)) + r"(?!\w)", said
-            )
+            if _normalise_space(choice)
+            and re.search(r"(?<!\w)" + re.escape(_normalise_space(choice)) + r"(?!\w)", said)
         ]
         if len(hits) == 1:
             return ExtractedLetter(hits[0], "choice_text")

@@ -39,7 +39,9 @@ _NUMBER = re.compile(
     r"(?:\s?/\s?(?P<den>\d+(?:\.\d+)?))?"
     r"(?P<percent>\s?%)?"
 )
-_NEGATION = re.compile(r"(?:\bnot|\bisn't|\bisn’t|\bnever|\u2260|!=)\s*(?:equal\s+to\s+|be\s+)?$", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"(?:\bnot|\bisn't|\bisn’t|\bnever|\u2260|!=)\s*(?:equal\s+to\s+|be\s+)?$", re.IGNORECASE
+)
 _HASH = re.compile(r"####")
 _ANSWER = re.compile(r"(?im)(?:\b(?:final\s+answer|answer)\s*[:\uff1a]|^[ \t]*A\s*:)")
 _ANSWER_IS = re.compile(r"(?i)\banswer\s+(?:is|will\s+be|would\s+be|=)\s*:?")

@@ -17,7 +17,9 @@ def test_runs_of_one_model_are_labelled_by_the_options_that_differ(tmp_path: Pat
     for variant in ("first", "second"):
         inspect_eval(
             gsm8k(),
-            model=scripted_model(lambda p: "ANSWER: 18", name="mockllm/same", variant=variant, seed_note="x"),
+            model=scripted_model(
+                lambda p: "ANSWER: 18", name="mockllm/same", variant=variant, seed_note="x"
+            ),
             limit=1,
             log_dir=str(tmp_path / variant),
             display="none",

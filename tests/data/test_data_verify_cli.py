@@ -28,7 +28,11 @@ def test_verify_flags_an_edited_and_a_missing_file(
     (tmp_path / "gsm8k" / "test.jsonl").chmod(0o644)
     (tmp_path / "gsm8k" / "test.jsonl").unlink()
     assert main(["data", "verify", str(tmp_path), "--dataset", "gsm8k"]) == 1
-    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("gsm8k/")}
+    lines = {
+        line.split()[0]: line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("gsm8k/")
+    }
     assert "mismatch" in lines["gsm8k/train.jsonl"] and "1/7473" in lines["gsm8k/train.jsonl"]
     assert "missing" in lines["gsm8k/test.jsonl"]
 

@@ -68,11 +68,18 @@ def write_log(
 
     chosen = {"final_number": final_number, "pairwise": pairwise}
     samples = [
-        Sample(id=sample_id, input=sample_id, target="1", metadata=(metadata or {}).get(sample_id, {}))
+        Sample(
+            id=sample_id, input=sample_id, target="1", metadata=(metadata or {}).get(sample_id, {})
+        )
         for sample_id in responses
     ]
     [log] = inspect_eval(
-        Task(dataset=MemoryDataset(samples), solver=generate(), scorer=[chosen[s]() for s in scorers], name=task),
+        Task(
+            dataset=MemoryDataset(samples),
+            solver=generate(),
+            scorer=[chosen[s]() for s in scorers],
+            name=task,
+        ),
         model=scripted_model(respond),
         epochs=epochs,
         log_dir=str(directory),
@@ -85,7 +92,9 @@ def write_log(
 
 def correctness(outcomes: Sequence[int], prefix: str = "q") -> Responses:
     """Responses for 0/1 outcomes, one sample per outcome."""
-    return {f"{prefix}-{i:03d}": ["ANSWER: 1" if o else "ANSWER: 0"] for i, o in enumerate(outcomes)}
+    return {
+        f"{prefix}-{i:03d}": ["ANSWER: 1" if o else "ANSWER: 0"] for i, o in enumerate(outcomes)
+    }
 
 
 def verdicts(labels: Sequence[str], prefix: str = "q") -> Responses:
@@ -117,8 +126,15 @@ def tie_collapse() -> tuple[list[str], list[str]]:
 def tie_logs(gate_logs: Callable[..., Path]) -> tuple[Path, Path]:
     baseline, candidate = tie_collapse()
     return (
-        gate_logs("ties-baseline", "gsm8k", verdicts(baseline), scorers=("final_number", "pairwise")),
-        gate_logs("ties-candidate", "cogumi/gsm8k", verdicts(candidate), scorers=("final_number", "pairwise")),
+        gate_logs(
+            "ties-baseline", "gsm8k", verdicts(baseline), scorers=("final_number", "pairwise")
+        ),
+        gate_logs(
+            "ties-candidate",
+            "cogumi/gsm8k",
+            verdicts(candidate),
+            scorers=("final_number", "pairwise"),
+        ),
     )
 
 
@@ -174,8 +190,14 @@ def synthetic_run(
     from cogumi_eval.gate import RunLog
     from cogumi_eval.gate._logs import SampleKey, ScoreRecord
 
-    run = RunLog(path=path, task=task, model="mockllm/model", status="success", epochs=epochs,
-                 log_metrics=log_metrics or {})
+    run = RunLog(
+        path=path,
+        task=task,
+        model="mockllm/model",
+        status="success",
+        epochs=epochs,
+        log_metrics=log_metrics or {},
+    )
     if answers is None:
         base = outcomes if outcomes is not None else [1] * len(verdict_labels or [])
         answers = [["1" if o else "0"] for o in base]
@@ -193,7 +215,9 @@ def synthetic_run(
             if verdict_labels is not None:
                 label = verdict_labels[i]
                 run.scores["pairwise"].append(
-                    None if i in errors else ScoreRecord({k: float(k == label) for k in KEYS}, label)
+                    None
+                    if i in errors
+                    else ScoreRecord({k: float(k == label) for k in KEYS}, label)
                 )
     return run
 

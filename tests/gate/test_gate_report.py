@@ -53,7 +53,9 @@ def test_markdown_report_has_a_row_per_rule_and_names_the_correction(report: Gat
 def test_row_text_is_one_line_with_delta_interval_p_and_reason(report: GateReport) -> None:
     row = report.rule("gsm8k tie rate").row()
     assert "\n" not in row
-    assert row.startswith("FAIL gsm8k tie rate [gsm8k/tie_rate, paired-z]; baseline 0.700 -> candidate 0.280; delta -0.420 [")
+    assert row.startswith(
+        "FAIL gsm8k tie rate [gsm8k/tie_rate, paired-z]; baseline 0.700 -> candidate 0.280; delta -0.420 ["
+    )
     assert "significantly worse by more than the margin 0.050" in row
 
 
@@ -65,16 +67,48 @@ def test_rich_table_shows_each_rule_and_the_summary(report: GateReport) -> None:
     assert "gate FAILED (regression): 1 pass, 1 fail" in text
 
 
-def test_cli_writes_json_and_markdown(tie_logs: tuple[Path, Path], write_spec: Callable[[str], Path], tmp_path: Path) -> None:
+def test_cli_writes_json_and_markdown(
+    tie_logs: tuple[Path, Path], write_spec: Callable[[str], Path], tmp_path: Path
+) -> None:
     spec = write_spec(SPEC)
     out_json, out_md = tmp_path / "gate.json", tmp_path / "gate.md"
-    code = main(["gate", "--baseline", str(tie_logs[0]), "--candidate", str(tie_logs[1]), "--spec", str(spec),
-                 "--json", str(out_json), "--markdown", str(out_md), "--quiet"])
+    code = main(
+        [
+            "gate",
+            "--baseline",
+            str(tie_logs[0]),
+            "--candidate",
+            str(tie_logs[1]),
+            "--spec",
+            str(spec),
+            "--json",
+            str(out_json),
+            "--markdown",
+            str(out_md),
+            "--quiet",
+        ]
+    )
     assert code == 1
     assert json.loads(out_json.read_text())["exit_code"] == 1
     assert out_md.read_text().startswith("### Cogumi gate: gate FAILED")
 
 
-def test_a_passing_gate_exits_0(tie_logs: tuple[Path, Path], write_spec: Callable[[str], Path]) -> None:
+def test_a_passing_gate_exits_0(
+    tie_logs: tuple[Path, Path], write_spec: Callable[[str], Path]
+) -> None:
     spec = write_spec('[[rule]]\nname="a"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.02\n')
-    assert main(["gate", "--baseline", str(tie_logs[0]), "--candidate", str(tie_logs[1]), "--spec", str(spec), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "gate",
+                "--baseline",
+                str(tie_logs[0]),
+                "--candidate",
+                str(tie_logs[1]),
+                "--spec",
+                str(spec),
+                "--quiet",
+            ]
+        )
+        == 0
+    )

@@ -17,15 +17,29 @@ def _spec(rule: str, gate: str = "") -> dict:
 
 
 def test_the_issue_example_parses_with_its_stated_meaning() -> None:
-    spec = parse_spec(_spec('name = "gsm8k accuracy"\ntask = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nconfidence = 0.95'))
+    spec = parse_spec(
+        _spec(
+            'name = "gsm8k accuracy"\ntask = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nconfidence = 0.95'
+        )
+    )
     [rule] = spec.rules
-    assert (rule.max_drop, rule.confidence, rule.direction, rule.test) == (0.02, 0.95, "higher", "paired-z")
+    assert (rule.max_drop, rule.confidence, rule.direction, rule.test) == (
+        0.02,
+        0.95,
+        "higher",
+        "paired-z",
+    )
     assert rule.alpha == pytest.approx(0.025)
     assert spec.correction == "holm"
 
 
 def test_gate_table_sets_defaults_that_rules_override() -> None:
-    spec = parse_spec(_spec('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nconfidence = 0.9', gate='[gate]\nconfidence = 0.99\nallow_unpaired = true'))
+    spec = parse_spec(
+        _spec(
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nconfidence = 0.9',
+            gate="[gate]\nconfidence = 0.99\nallow_unpaired = true",
+        )
+    )
     [rule] = spec.rules
     assert rule.confidence == 0.9 and rule.allow_unpaired is True
 
@@ -54,19 +68,46 @@ def test_missing_spec_file_says_what_to_pass(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ('task = "gsm8k"\nmetric = "accuracy"\nmax_dorp = 0.02', r"unknown key\(s\) \['max_dorp'\]; allowed:"),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_dorp = 0.02',
+            r"unknown key\(s\) \['max_dorp'\]; allowed:",
+        ),
         ('metric = "accuracy"\nmax_drop = 0.02', "'task' is required"),
         ('task = "gsm8k"\nmetric = "accuracy"', "checks nothing"),
-        ('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nmax_drop_relative = 0.1', "not both"),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nmax_drop_relative = 0.1',
+            "not both",
+        ),
         ('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = -0.02', "cannot be negative"),
-        ('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\ntest = "mcnemar"', "McNemar's exact test checks for no change"),
-        ('task = "gsm8k"\nmetric = "tie_rate"\nmax_drop = 0.02\ntest = "stuart-maxwell"', 'goes with test\n?.*"stuart-maxwell"|metric "verdicts"'),
-        ('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0\nrequire_power = 0.8', "needs an effect size"),
-        ('task = "gsm8k"\nmetric = "accuracy"\nmin = 0.5\nrequire_power = 0.8', "applies to a max_drop rule"),
-        ('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = "two points"', "max_drop must be a number"),
-        ('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nconfidence = 95', r"confidence must be in \[0.5, 1\)"),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\ntest = "mcnemar"',
+            "McNemar's exact test checks for no change",
+        ),
+        (
+            'task = "gsm8k"\nmetric = "tie_rate"\nmax_drop = 0.02\ntest = "stuart-maxwell"',
+            'goes with test\n?.*"stuart-maxwell"|metric "verdicts"',
+        ),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0\nrequire_power = 0.8',
+            "needs an effect size",
+        ),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmin = 0.5\nrequire_power = 0.8',
+            "applies to a max_drop rule",
+        ),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_drop = "two points"',
+            "max_drop must be a number",
+        ),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nconfidence = 95',
+            r"confidence must be in \[0.5, 1\)",
+        ),
         ('task = "gsm8k"\nmetric = "accuracy"\nmin = 0.8\nmax = 0.5', "min 0.8 is above max 0.5"),
-        ('task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\ndirection = "up"', "direction must be one of"),
+        (
+            'task = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\ndirection = "up"',
+            "direction must be one of",
+        ),
     ],
 )
 def test_impossible_rules_are_refused_with_the_reason(rule: str, message: str) -> None:
@@ -75,21 +116,27 @@ def test_impossible_rules_are_refused_with_the_reason(rule: str, message: str) -
 
 
 def test_a_gate_level_power_requirement_skips_rules_without_an_effect_size() -> None:
-    spec = parse_spec(_spec('task = "gsm8k"\nmetric = "accuracy"\nmin = 0.5', gate="[gate]\nrequire_power = 0.8"))
+    spec = parse_spec(
+        _spec('task = "gsm8k"\nmetric = "accuracy"\nmin = 0.5', gate="[gate]\nrequire_power = 0.8")
+    )
     assert spec.rules[0].require_power is None
 
 
 def test_duplicate_rule_names_are_refused() -> None:
     import tomllib
 
-    data = tomllib.loads('[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.1\n[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.2\n')
+    data = tomllib.loads(
+        '[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.1\n[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.2\n'
+    )
     with pytest.raises(SpecError, match="unique"):
         parse_spec(data)
 
 
 def test_unknown_correction_is_refused() -> None:
     with pytest.raises(SpecError, match="correction must be one of"):
-        parse_spec(_spec('task = "a"\nmetric = "accuracy"\nmin = 0.1', gate='[gate]\ncorrection = "fdr"'))
+        parse_spec(
+            _spec('task = "a"\nmetric = "accuracy"\nmin = 0.1', gate='[gate]\ncorrection = "fdr"')
+        )
 
 
 def test_default_spec_in_results_parses() -> None:

@@ -139,7 +139,9 @@ class ScriptedSolver:
         self.calls += 1
         for item in self.items:
             if item.question in prompt:
-                value = item.answer if self.correct(item.index) else str(int(float(item.answer)) + 1)
+                value = (
+                    item.answer if self.correct(item.index) else str(int(float(item.answer)) + 1)
+                )
                 return f"{self.style}\nANSWER: {value}"
         return "ANSWER: 0"
 

@@ -30,7 +30,9 @@ def test_cohen_kappa_matches_statsmodels() -> None:
     for a, b in rows:
         table[index[a], index[b]] += 1
     expected = cohens_kappa(table).kappa
-    assert math.isclose(cohen_kappa([r[0] for r in rows], [r[1] for r in rows]), expected, rel_tol=1e-12)
+    assert math.isclose(
+        cohen_kappa([r[0] for r in rows], [r[1] for r in rows]), expected, rel_tol=1e-12
+    )
 
 
 def test_fleiss_kappa_matches_statsmodels() -> None:

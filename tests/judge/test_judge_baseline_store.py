@@ -18,7 +18,9 @@ from cogumi_eval.judge import (
 )
 
 
-def _record(sample_id: str, prompt: str = "q", answer: str = "a", **extra: object) -> BaselineRecord:
+def _record(
+    sample_id: str, prompt: str = "q", answer: str = "a", **extra: object
+) -> BaselineRecord:
     return BaselineRecord(
         task="gsm8k",
         sample_id=sample_id,
@@ -35,7 +37,11 @@ def test_a_store_file_is_one_sorted_record_per_line_with_sorted_keys(tmp_path: P
     store.add([_record("test-0010"), _record("test-0002"), _record("test-0001")])
     path = tmp_path / "gsm8k" / "openai__gpt-4-turbo.jsonl"
     lines = path.read_text().splitlines()
-    assert [json.loads(line)["sample_id"] for line in lines] == ["test-0001", "test-0002", "test-0010"]
+    assert [json.loads(line)["sample_id"] for line in lines] == [
+        "test-0001",
+        "test-0002",
+        "test-0010",
+    ]
     assert all(list(json.loads(line)) == sorted(json.loads(line)) for line in lines)
 
 
@@ -91,7 +97,9 @@ def test_a_hand_edited_config_is_caught_by_its_hash(tmp_path: Path) -> None:
 def test_lookup_returns_the_answer_for_the_same_input(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     store.add([_record("test-0001", prompt="Question one", answer="ANSWER: 3")])
-    found = store.lookup("cogumi/gsm8k", "test-0001", "openai/gpt-4-turbo", input_sha256("Question one"))
+    found = store.lookup(
+        "cogumi/gsm8k", "test-0001", "openai/gpt-4-turbo", input_sha256("Question one")
+    )
     assert found.answer == "ANSWER: 3"
 
 
@@ -99,7 +107,9 @@ def test_an_answer_for_a_changed_input_is_refused(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
     store.add([_record("test-0001", prompt="Question one")])
     with pytest.raises(BaselineStaleError, match="generated for a different input"):
-        store.lookup("gsm8k", "test-0001", "openai/gpt-4-turbo", input_sha256("Question one, edited"))
+        store.lookup(
+            "gsm8k", "test-0001", "openai/gpt-4-turbo", input_sha256("Question one, edited")
+        )
 
 
 def test_a_sample_without_an_answer_says_how_to_build_it(tmp_path: Path) -> None:
@@ -109,16 +119,22 @@ def test_a_sample_without_an_answer_says_how_to_build_it(tmp_path: Path) -> None
 
 def test_answers_from_two_configs_need_a_choice(tmp_path: Path) -> None:
     store = BaselineStore(tmp_path)
-    hot = BaselineRecord("gsm8k", "test-0001", input_sha256("q"), "openai/gpt-4-turbo", "hot", {"temperature": 1.0})
+    hot = BaselineRecord(
+        "gsm8k", "test-0001", input_sha256("q"), "openai/gpt-4-turbo", "hot", {"temperature": 1.0}
+    )
     store.add([_record("test-0001"), hot])
     with pytest.raises(BaselineError, match="baseline_config=<sha prefix>"):
         store.lookup("gsm8k", "test-0001", "openai/gpt-4-turbo", input_sha256("q"))
-    chosen = store.lookup("gsm8k", "test-0001", "openai/gpt-4-turbo", input_sha256("q"), hot.config_sha256[:8])
+    chosen = store.lookup(
+        "gsm8k", "test-0001", "openai/gpt-4-turbo", input_sha256("q"), hot.config_sha256[:8]
+    )
     assert chosen.answer == "hot"
 
 
 def test_jsonl_import_may_give_the_input_instead_of_its_hash(tmp_path: Path) -> None:
     source = tmp_path / "answers.jsonl"
-    source.write_text(json.dumps({"sample_id": "test-0001", "input": "Question one", "answer": "x"}) + "\n")
+    source.write_text(
+        json.dumps({"sample_id": "test-0001", "input": "Question one", "answer": "x"}) + "\n"
+    )
     (record,) = records_from_jsonl(source, task="gsm8k", model="openai/gpt-4-turbo")
     assert record.input_sha256 == input_sha256("Question one")

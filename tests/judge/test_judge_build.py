@@ -14,7 +14,9 @@ MODEL = "mockllm/gpt-4-turbo"
 
 
 def _build(solver: Any, limit: int, **kwargs: Any) -> Any:
-    (result,) = build_baselines(gsm8k(**kwargs.pop("task_args", {})), solver.model(), limit=limit, **kwargs)
+    (result,) = build_baselines(
+        gsm8k(**kwargs.pop("task_args", {})), solver.model(), limit=limit, **kwargs
+    )
     return result
 
 
@@ -58,11 +60,15 @@ def test_importing_the_build_log_finds_every_answer_already_stored(scripted_solv
     assert (imported.added, imported.already_stored) == (0, 3)
 
 
-def test_an_earlier_run_of_the_baseline_model_can_be_imported(scripted_solver: Any, tmp_path: Path) -> None:
+def test_an_earlier_run_of_the_baseline_model_can_be_imported(
+    scripted_solver: Any, tmp_path: Path
+) -> None:
     from inspect_ai import eval
 
     solver = scripted_solver(lambda i: True, name=MODEL)
-    (log,) = eval(gsm8k(), model=solver.model(), limit=2, temperature=0.0, max_tokens=1024, display="none")
+    (log,) = eval(
+        gsm8k(), model=solver.model(), limit=2, temperature=0.0, max_tokens=1024, display="none"
+    )
     assert import_baselines(log.location).added == 2
     again = _build(solver, limit=2)
     assert (again.generated, solver.calls) == (0, 2)

@@ -173,7 +173,10 @@ def test_prune_by_age_and_grader(tmp_path: Path) -> None:
 def test_prune_without_a_filter_is_refused(tmp_path: Path) -> None:
     from cogumi_eval.judge._cache import CacheError
 
-    with VerdictCache(tmp_path / "v.sqlite3") as cache, pytest.raises(CacheError, match="at least one"):
+    with (
+        VerdictCache(tmp_path / "v.sqlite3") as cache,
+        pytest.raises(CacheError, match="at least one"),
+    ):
         cache.prune()
 
 
@@ -183,5 +186,8 @@ def test_stats_group_by_grader_version_and_template(tmp_path: Path) -> None:
         cache.put(_verdict("b", usd=0.02))
         cache.put(_verdict("c", template_version="2"))
         groups = cache.stats().groups
-    assert [(g.template, g.verdicts) for g in groups] == [("pairwise-math@1", 2), ("pairwise-math@2", 1)]
+    assert [(g.template, g.verdicts) for g in groups] == [
+        ("pairwise-math@1", 2),
+        ("pairwise-math@2", 1),
+    ]
     assert groups[0].usd == pytest.approx(0.03)

@@ -19,20 +19,32 @@ FAIR = ["tie", "loss", "win", "tie"]
 
 
 @pytest.fixture(scope="module")
-def runs(scripted_solver: Any, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def runs(
+    scripted_solver: Any, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """A built store plus the baseline's build log and a candidate log, made once for the module."""
     folder = tmp_path_factory.mktemp("runs")
     base = scripted_solver(lambda i: i in (0, 1), name=BASELINE)
     (build,) = build_baselines(
-        gsm8k(data_dir=str(data_dir)), base.model(), limit=4, store=folder / "store",
+        gsm8k(data_dir=str(data_dir)),
+        base.model(),
+        limit=4,
+        store=folder / "store",
         log_dir=str(folder / "logs"),
     )
     cand = scripted_solver(lambda i: i in (0, 2), style="Here is my solution.")
     (candidate,) = eval(
-        gsm8k(data_dir=str(data_dir)), model=cand.model(), limit=4, log_dir=str(folder / "logs"),
+        gsm8k(data_dir=str(data_dir)),
+        model=cand.model(),
+        limit=4,
+        log_dir=str(folder / "logs"),
         display="none",
     )
-    return {"store": folder / "store", "baseline_log": build.log, "candidate_log": candidate.location}
+    return {
+        "store": folder / "store",
+        "baseline_log": build.log,
+        "candidate_log": candidate.location,
+    }
 
 
 def _answers(log: EvalLog) -> list[str]:
@@ -42,8 +54,12 @@ def _answers(log: EvalLog) -> list[str]:
 def test_judging_a_log_adds_the_pairwise_score(
     runs: dict[str, Any], scripted_grader: Callable[..., Any], fair_rule: Any, tmp_path: Path
 ) -> None:
-    result = judge_log(runs["candidate_log"], runs["store"], grader=scripted_grader(fair_rule).model(),
-                       output=tmp_path / "judged.eval")
+    result = judge_log(
+        runs["candidate_log"],
+        runs["store"],
+        grader=scripted_grader(fair_rule).model(),
+        output=tmp_path / "judged.eval",
+    )
     written = read_eval_log(result.output)
     assert _answers(written) == FAIR
     assert [s.scores["final_number"].value for s in written.samples] == ["C", "I", "C", "I"]  # type: ignore[index, union-attr]
@@ -53,9 +69,13 @@ def test_judging_again_replaces_the_score_and_asks_nothing(
     runs: dict[str, Any], scripted_grader: Callable[..., Any], fair_rule: Any, tmp_path: Path
 ) -> None:
     grader = scripted_grader(fair_rule)
-    first = judge_log(runs["candidate_log"], runs["store"], grader=grader.model(), output=tmp_path / "a.eval")
+    first = judge_log(
+        runs["candidate_log"], runs["store"], grader=grader.model(), output=tmp_path / "a.eval"
+    )
     calls = grader.calls
-    again = judge_log(first.output, runs["store"], grader=grader.model(), output=tmp_path / "b.eval")
+    again = judge_log(
+        first.output, runs["store"], grader=grader.model(), output=tmp_path / "b.eval"
+    )
     assert grader.calls == calls
     assert sorted(read_eval_log(again.output).samples[0].scores) == ["final_number", "pairwise"]  # type: ignore[arg-type]
 
@@ -63,8 +83,12 @@ def test_judging_again_replaces_the_score_and_asks_nothing(
 def test_the_baseline_can_be_the_baseline_models_own_log(
     runs: dict[str, Any], scripted_grader: Callable[..., Any], fair_rule: Any, tmp_path: Path
 ) -> None:
-    result = judge_log(runs["candidate_log"], runs["baseline_log"], grader=scripted_grader(fair_rule).model(),
-                       output=tmp_path / "judged.eval")
+    result = judge_log(
+        runs["candidate_log"],
+        runs["baseline_log"],
+        grader=scripted_grader(fair_rule).model(),
+        output=tmp_path / "judged.eval",
+    )
     assert _answers(result.log) == FAIR
 
 
@@ -88,8 +112,13 @@ def test_allow_missing_judges_the_rest_and_counts_the_missing(
     shutil.copytree(runs["store"], partial)
     path = next(partial.rglob("*.jsonl"))
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:2]))
-    result = judge_log(runs["candidate_log"], partial, grader=scripted_grader(fair_rule).model(),
-                       allow_missing=True, output=tmp_path / "x.eval")
+    result = judge_log(
+        runs["candidate_log"],
+        partial,
+        grader=scripted_grader(fair_rule).model(),
+        allow_missing=True,
+        output=tmp_path / "x.eval",
+    )
     assert _answers(result.log) == ["tie", "loss", "error", "error"]
     assert result.missing_baseline == 2 and result.stats["missing_baseline"] == 2
 

@@ -137,7 +137,10 @@ def test_an_empty_grader_reply_is_an_error(
 
 
 def test_a_second_identical_run_asks_nothing_and_agrees(
-    baselines: Any, candidate: Any, scripted_grader: Callable[..., Any], fair_rule: Any,
+    baselines: Any,
+    candidate: Any,
+    scripted_grader: Callable[..., Any],
+    fair_rule: Any,
     _baselines_dir: Path,
 ) -> None:
     grader = scripted_grader(fair_rule)
@@ -153,8 +156,12 @@ def test_a_second_identical_run_asks_nothing_and_agrees(
 
 
 def test_a_changed_template_version_misses_the_cache(
-    baselines: Any, candidate: Any, scripted_grader: Callable[..., Any], fair_rule: Any,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    baselines: Any,
+    candidate: Any,
+    scripted_grader: Callable[..., Any],
+    fair_rule: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     grader = scripted_grader(fair_rule)
     judged(candidate, grader)
@@ -184,7 +191,12 @@ def test_a_floating_alias_is_probed_and_a_new_version_reuses_nothing(
 def test_the_log_records_grader_version_template_and_cache_use(
     baselines: Any, candidate: Any, scripted_grader: Callable[..., Any], fair_rule: Any
 ) -> None:
-    meta = judged(candidate, scripted_grader(fair_rule), limit=1).samples[0].scores["pairwise"].metadata  # type: ignore[index, union-attr]
+    meta = (
+        judged(candidate, scripted_grader(fair_rule), limit=1)
+        .samples[0]
+        .scores["pairwise"]
+        .metadata
+    )  # type: ignore[index, union-attr]
     assert (meta["template"], meta["template_version"]) == ("pairwise-math", "1")
     assert meta["grader_version"] == "mockllm/judge"
     assert [c["cache"] for c in meta["calls"]] == ["miss", "miss"]
@@ -246,12 +258,18 @@ def test_repeats_are_separate_cache_entries_and_report_cohens_kappa(
     first = [c["verdict"] for c in calls if c["repeat"] == 0]
     second = [c["verdict"] for c in calls if c["repeat"] == 1]
     assert stats(log)["self_kappa"] == pytest.approx(cohen_kappa(first, second))
-    assert stats(log)["self_agreement"] == pytest.approx(sum(a == b for a, b in zip(first, second)) / 8)
+    assert stats(log)["self_agreement"] == pytest.approx(
+        sum(a == b for a, b in zip(first, second, strict=False)) / 8
+    )
 
 
 def test_a_budget_stops_grading_and_a_rerun_resumes_from_the_cache(
-    baselines: Any, candidate: Any, scripted_grader: Callable[..., Any], fair_rule: Any,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    baselines: Any,
+    candidate: Any,
+    scripted_grader: Callable[..., Any],
+    fair_rule: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from cogumi_eval.judge import VerdictCache
 

@@ -23,8 +23,11 @@ def _contents(path: Path) -> list[bytes]:
 
 
 def test_no_api_key_reaches_any_written_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, scripted_solver: Any,
-    scripted_grader: Any, fair_rule: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    scripted_solver: Any,
+    scripted_grader: Any,
+    fair_rule: Any,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
@@ -41,7 +44,9 @@ def test_no_api_key_reaches_any_written_file(
     judge_log(log.location, grader=grader.model(), output=tmp_path / "logs" / "judged.eval")
     VerdictCache().close()
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".sqlite3" for p in written) and any(p.suffix == ".jsonl" for p in written)
+    assert any(p.suffix == ".sqlite3" for p in written) and any(
+        p.suffix == ".jsonl" for p in written
+    )
     assert sum(p.suffix == ".eval" for p in written) >= 3
     leaks = [str(p) for p in written for blob in _contents(p) if SECRET.encode() in blob]
     assert leaks == []

@@ -40,7 +40,11 @@ def test_repeats_that_all_error_are_an_error() -> None:
 
 def test_score_value_has_one_outcome_and_the_inconsistency_flag() -> None:
     assert verdict_value("tie", True) == {
-        "win": 0.0, "tie": 1.0, "loss": 0.0, "error": 0.0, "inconsistent": 1.0
+        "win": 0.0,
+        "tie": 1.0,
+        "loss": 0.0,
+        "error": 0.0,
+        "inconsistent": 1.0,
     }
 
 

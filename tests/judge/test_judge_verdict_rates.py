@@ -15,7 +15,7 @@ def _scores(outcomes: list[str], inconsistent: list[bool] | None = None) -> list
     flags = inconsistent or [False] * len(outcomes)
     return [
         SampleScore(score=Score(value=verdict_value(o, f), answer=o), sample_id=i)  # type: ignore[arg-type]
-        for i, (o, f) in enumerate(zip(outcomes, flags))
+        for i, (o, f) in enumerate(zip(outcomes, flags, strict=False))
     ]
 
 

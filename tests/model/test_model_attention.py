@@ -21,14 +21,26 @@ def test_decode_step_logits_match_eager_attention_with_left_padding(tiny_checkpo
     mask[1, :2] = 0
     logits = []
     for implementation in ("eager", name):
-        model = AutoModelForCausalLM.from_pretrained(tiny_checkpoint, attn_implementation=implementation).eval()
+        model = AutoModelForCausalLM.from_pretrained(
+            tiny_checkpoint, attn_implementation=implementation
+        ).eval()
         cache = DynamicCache(config=model.config)
         with torch.inference_mode():
-            model(input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
-                  past_key_values=cache)
-            step = model(input_ids=torch.tensor([[5], [6], [7]]), attention_mask=torch.cat([mask, torch.ones(3, 1, dtype=torch.long)], 1),
-                         position_ids=mask.sum(-1)[:, None], past_key_values=cache)
+            model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
+                past_key_values=cache,
+            )
+            step = model(
+                input_ids=torch.tensor([[5], [6], [7]]),
+                attention_mask=torch.cat([mask, torch.ones(3, 1, dtype=torch.long)], 1),
+                position_ids=mask.sum(-1)[:, None],
+                past_key_values=cache,
+            )
         logits.append(step.logits)
 
-    assert model.config.num_attention_heads > model.config.num_key_value_heads  # the grouped path ran
+    assert (
+        model.config.num_attention_heads > model.config.num_key_value_heads
+    )  # the grouped path ran
     torch.testing.assert_close(logits[1], logits[0], rtol=1e-5, atol=1e-5)

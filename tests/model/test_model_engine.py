@@ -9,8 +9,12 @@ import pytest
 
 from cogumi_eval.model._engine import BatchEngine, GenerationRequest
 
-PROMPTS = ["Janet has 16 eggs", "The answer is", "How many apples are left? She sells the remainder",
-           "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total?"]
+PROMPTS = [
+    "Janet has 16 eggs",
+    "The answer is",
+    "How many apples are left? She sells the remainder",
+    "A robe takes 2 bolts of blue fiber and half that much white fiber. How many bolts in total?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +56,32 @@ def test_requests_joining_a_running_batch_decode_as_if_alone(loaded: tuple) -> N
 
     assert engine.stats.merges >= 1
     assert max(r.batch_size for r in results) == 4
-    assert [r.tokens for r in results] == [_alone(loaded, PROMPTS[3], 40), *(_alone(loaded, p, 12) for p in PROMPTS[:3])]
+    assert [r.tokens for r in results] == [
+        _alone(loaded, PROMPTS[3], 40),
+        *(_alone(loaded, p, 12) for p in PROMPTS[:3]),
+    ]
 
 
 def test_rows_that_finish_early_leave_the_others_unchanged(loaded: tuple) -> None:
     engine = _engine(loaded)
-    lengths = [3, 30, 7, 30]  # the longest prompt finishes first, so its padding columns are cropped
+    lengths = [
+        3,
+        30,
+        7,
+        30,
+    ]  # the longest prompt finishes first, so its padding columns are cropped
     try:
-        futures = [engine.submit(_request(loaded, p, n)) for p, n in zip(reversed(PROMPTS), lengths)]
+        futures = [
+            engine.submit(_request(loaded, p, n)) for p, n in zip(reversed(PROMPTS), lengths, strict=False)
+        ]
         results = [f.result(timeout=60) for f in futures]
     finally:
         engine.close()
 
     assert [len(r.tokens) for r in results] == lengths
-    assert [r.tokens for r in results] == [_alone(loaded, p, n) for p, n in zip(reversed(PROMPTS), lengths)]
+    assert [r.tokens for r in results] == [
+        _alone(loaded, p, n) for p, n in zip(reversed(PROMPTS), lengths, strict=False)
+    ]
 
 
 def test_a_cancelled_request_is_dropped_and_the_rest_complete(loaded: tuple) -> None:
@@ -88,7 +104,9 @@ def test_kv_budget_limits_how_many_rows_decode_together(loaded: tuple) -> None:
     widest = max(len(loaded[1](p)["input_ids"]) for p in PROMPTS)
     engine = _engine(loaded, kv_budget_tokens=2 * (widest + 10))
     try:
-        results = [f.result(timeout=60) for f in [engine.submit(_request(loaded, p, 10)) for p in PROMPTS]]
+        results = [
+            f.result(timeout=60) for f in [engine.submit(_request(loaded, p, 10)) for p in PROMPTS]
+        ]
     finally:
         engine.close()
 
@@ -114,7 +132,9 @@ def slot_loaded(tiny_checkpoint: Path) -> tuple:
 
     from cogumi_eval.model._attention import register
 
-    model = AutoModelForCausalLM.from_pretrained(tiny_checkpoint, attn_implementation=register()).eval()
+    model = AutoModelForCausalLM.from_pretrained(
+        tiny_checkpoint, attn_implementation=register()
+    ).eval()
     return model, AutoTokenizer.from_pretrained(tiny_checkpoint)
 
 
@@ -128,14 +148,17 @@ def test_slot_decoding_gives_the_dynamic_cache_answers(loaded: tuple, slot_loade
         first = engine.submit(_request(slot_loaded, PROMPTS[3], 40))
         while engine.stats.steps < 5:
             time.sleep(0.005)
-        later = [engine.submit(_request(slot_loaded, p, n)) for p, n in zip(PROMPTS, lengths)]
+        later = [engine.submit(_request(slot_loaded, p, n)) for p, n in zip(PROMPTS, lengths, strict=False)]
         results = [f.result(timeout=60) for f in [first, *later]]
         slots_used = engine._decoder is not None
     finally:
         engine.close()
 
     assert slots_used and engine.stats.prefills >= 2 and engine.stats.merges == 0
-    expected = [_alone(loaded, PROMPTS[3], 40), *(_alone(loaded, p, n) for p, n in zip(PROMPTS, lengths))]
+    expected = [
+        _alone(loaded, PROMPTS[3], 40),
+        *(_alone(loaded, p, n) for p, n in zip(PROMPTS, lengths, strict=False)),
+    ]
     assert [r.tokens for r in results] == expected
 
 
@@ -150,11 +173,18 @@ def test_slots_widen_for_a_request_longer_than_they_hold(slot_loaded: tuple, loa
         engine.close()
 
     assert wide > narrow
-    assert (short.tokens, long.tokens) == (_alone(loaded, PROMPTS[0], 4), _alone(loaded, PROMPTS[1], 600))
+    assert (short.tokens, long.tokens) == (
+        _alone(loaded, PROMPTS[0], 4),
+        _alone(loaded, PROMPTS[1], 600),
+    )
 
 
-def test_seeded_sampling_in_slots_matches_the_dynamic_path(loaded: tuple, slot_loaded: tuple) -> None:
-    request = GenerationRequest(prompt=loaded[1](PROMPTS[2])["input_ids"], max_new_tokens=16, temperature=1.0, seed=11)
+def test_seeded_sampling_in_slots_matches_the_dynamic_path(
+    loaded: tuple, slot_loaded: tuple
+) -> None:
+    request = GenerationRequest(
+        prompt=loaded[1](PROMPTS[2])["input_ids"], max_new_tokens=16, temperature=1.0, seed=11
+    )
     results = []
     for model_pair, slots in ((loaded, False), (slot_loaded, True)):
         engine = _engine(model_pair, slot_decoding=slots)

@@ -18,7 +18,9 @@ from cogumi_eval.model import (
 
 def _checkpoint(folder: Path, config: dict | None = None, **files: dict) -> Path:
     folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "dtype": "bfloat16", **(config or {})}))
+    (folder / "config.json").write_text(
+        json.dumps({"model_type": "llama", "dtype": "bfloat16", **(config or {})})
+    )
     for name, content in files.items():
         (folder / f"{name}.json").write_text(json.dumps(content))
     return folder
@@ -26,7 +28,9 @@ def _checkpoint(folder: Path, config: dict | None = None, **files: dict) -> Path
 
 def _adapter(folder: Path, base: str) -> Path:
     folder.mkdir(parents=True)
-    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8, "base_model_name_or_path": base}))
+    (folder / "adapter_config.json").write_text(
+        json.dumps({"peft_type": "LORA", "r": 8, "base_model_name_or_path": base})
+    )
     return folder
 
 
@@ -42,17 +46,29 @@ def _safetensors(path: Path, tensors: dict[str, str]) -> None:
 BNB_4BIT = {"quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}
 AWQ = {"quant_method": "awq", "bits": 4, "group_size": 128, "version": "gemm"}
 GPTQ = {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": False}
-COMPRESSED = {"quant_method": "compressed-tensors", "format": "pack-quantized",
-              "config_groups": {"group_0": {"weights": {"num_bits": 4, "type": "int"}, "targets": ["Linear"]}}}
+COMPRESSED = {
+    "quant_method": "compressed-tensors",
+    "format": "pack-quantized",
+    "config_groups": {
+        "group_0": {"weights": {"num_bits": 4, "type": "int"}, "targets": ["Linear"]}
+    },
+}
 
 
 @pytest.mark.parametrize(
     ("quantization_config", "method", "bits"),
-    [(BNB_4BIT, "bitsandbytes", 4), (AWQ, "awq", 4), (GPTQ, "gptq", 4), (COMPRESSED, "compressed-tensors", 4),
-     ({"quant_method": "bitsandbytes", "load_in_8bit": True}, "bitsandbytes", 8)],
+    [
+        (BNB_4BIT, "bitsandbytes", 4),
+        (AWQ, "awq", 4),
+        (GPTQ, "gptq", 4),
+        (COMPRESSED, "compressed-tensors", 4),
+        ({"quant_method": "bitsandbytes", "load_in_8bit": True}, "bitsandbytes", 8),
+    ],
     ids=["bnb-4bit", "awq", "gptq", "compressed-tensors", "bnb-8bit"],
 )
-def test_quantization_config_is_detected(tmp_path: Path, quantization_config: dict, method: str, bits: int) -> None:
+def test_quantization_config_is_detected(
+    tmp_path: Path, quantization_config: dict, method: str, bits: int
+) -> None:
     base = _checkpoint(tmp_path / "base", {"quantization_config": quantization_config})
 
     found = detect_quantization(base)
@@ -69,14 +85,24 @@ def test_legacy_autogptq_file_is_detected(tmp_path: Path) -> None:
 
 def test_quantized_tensor_names_are_detected_without_a_config_entry(tmp_path: Path) -> None:
     base = _checkpoint(tmp_path / "base")
-    _safetensors(base / "model.safetensors", {"model.layers.0.q_proj.qweight": "I32", "model.layers.0.q_proj.scales": "F16"})
+    _safetensors(
+        base / "model.safetensors",
+        {"model.layers.0.q_proj.qweight": "I32", "model.layers.0.q_proj.scales": "F16"},
+    )
 
     assert detect_quantization(base).method == "awq"
 
 
 def test_sparsity_only_compressed_tensors_is_not_quantized(tmp_path: Path) -> None:
-    base = _checkpoint(tmp_path / "base", {"quantization_config": {
-        "quant_method": "compressed-tensors", "sparsity_config": {"format": "sparse-24-bitmask"}}})
+    base = _checkpoint(
+        tmp_path / "base",
+        {
+            "quantization_config": {
+                "quant_method": "compressed-tensors",
+                "sparsity_config": {"format": "sparse-24-bitmask"},
+            }
+        },
+    )
 
     assert detect_quantization(base) is None
 
@@ -96,7 +122,9 @@ def test_adapter_on_a_bnb_4bit_base_folder_is_refused(tmp_path: Path) -> None:
     base = _checkpoint(tmp_path / "llama-base", {"quantization_config": BNB_4BIT})
     adapter = _adapter(tmp_path / "adapter", str(base))
 
-    with pytest.raises(QuantizedBaseError, match=r"trained on a 4-bit quantized base.*Retrain on the bf16 base"):
+    with pytest.raises(
+        QuantizedBaseError, match=r"trained on a 4-bit quantized base.*Retrain on the bf16 base"
+    ):
         refuse_quantized_base(adapter)
 
 
@@ -118,7 +146,9 @@ def test_allow_quantized_base_lets_evaluation_proceed(tmp_path: Path) -> None:
     assert check.quantization.method == "gptq"
 
 
-def test_a_quantized_evaluation_base_is_reported_even_when_training_base_was_clean(tmp_path: Path) -> None:
+def test_a_quantized_evaluation_base_is_reported_even_when_training_base_was_clean(
+    tmp_path: Path,
+) -> None:
     clean = _checkpoint(tmp_path / "clean")
     awq = _checkpoint(tmp_path / "served-awq", {"quantization_config": AWQ})
     adapter = _adapter(tmp_path / "adapter", str(clean))
@@ -128,11 +158,15 @@ def test_a_quantized_evaluation_base_is_reported_even_when_training_base_was_cle
     assert check.quantized and check.reasons[0].startswith("evaluated on")
 
 
-def test_merge_through_the_model_api_is_refused_for_a_quantized_base(tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_merge_through_the_model_api_is_refused_for_a_quantized_base(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
     from inspect_ai.model import get_model
 
     from .conftest import build_adapter
 
-    adapter = build_adapter(tiny_checkpoint, tmp_path / "adapter", base_name="unsloth/llama-3-8b-bnb-4bit")
+    adapter = build_adapter(
+        tiny_checkpoint, tmp_path / "adapter", base_name="unsloth/llama-3-8b-bnb-4bit"
+    )
     with pytest.raises(QuantizedBaseError):
         get_model(f"cogumi/{adapter}", base=str(tiny_checkpoint), merge=True, memoize=False)

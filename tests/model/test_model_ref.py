@@ -26,7 +26,9 @@ def test_checkpoint_folder_resolves_as_a_checkpoint(tiny_checkpoint: Path) -> No
     assert (ref.kind, ref.path) == ("checkpoint", tiny_checkpoint.resolve())
 
 
-def test_adapter_takes_its_base_from_adapter_config(tiny_checkpoint: Path, tiny_adapter: Path) -> None:
+def test_adapter_takes_its_base_from_adapter_config(
+    tiny_checkpoint: Path, tiny_adapter: Path
+) -> None:
     ref = resolve_ref(str(tiny_adapter))
 
     assert (ref.kind, ref.base_path) == ("adapter", tiny_checkpoint.resolve())
@@ -38,8 +40,9 @@ def test_base_option_overrides_adapter_config(tiny_adapter: Path, checkpoint_cop
     assert ref.base_path == checkpoint_copy.resolve()
 
 
-def test_registry_name_resolves_relative_to_the_registry_file(tiny_checkpoint: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_registry_name_resolves_relative_to_the_registry_file(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     registry = tmp_path / "registry.toml"
     os.symlink(tiny_checkpoint, tmp_path / "weights")
     registry.write_text('[models.gsm8k-v3]\npath = "weights"\n')
@@ -51,15 +54,18 @@ def test_registry_name_resolves_relative_to_the_registry_file(tiny_checkpoint: P
     assert lineage("gsm8k-v3").registry == str(registry.resolve())
 
 
-def test_relative_folder_is_found_from_the_shell_directory(tiny_checkpoint: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_folder_is_found_from_the_shell_directory(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # as when Inspect changes into a task file's folder
     monkeypatch.setenv("PWD", str(tiny_checkpoint.parent))
 
     assert resolve_ref(tiny_checkpoint.name).path == tiny_checkpoint.resolve()
 
 
-def test_unknown_ref_lists_every_place_tried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_ref_lists_every_place_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PWD", str(tmp_path))
     (tmp_path / "registry.toml").write_text('[models.other]\npath = "x"\n')
@@ -73,14 +79,18 @@ def test_unknown_ref_lists_every_place_tried(tmp_path: Path, monkeypatch: pytest
     assert "not registered; names: other" in message
 
 
-def test_adapter_whose_base_cannot_be_found_says_what_was_tried(tiny_adapter: Path, tmp_path: Path) -> None:
+def test_adapter_whose_base_cannot_be_found_says_what_was_tried(
+    tiny_adapter: Path, tmp_path: Path
+) -> None:
     adapter = tmp_path / "orphan"
     adapter.mkdir()
     config = json.loads((tiny_adapter / "adapter_config.json").read_text())
     config["base_model_name_or_path"] = "acme/never-published-7b"
     (adapter / "adapter_config.json").write_text(json.dumps(config))
 
-    with pytest.raises(BaseModelNotFoundError, match=r"acme/never-published-7b.*hub id.*-M base=<folder>"):
+    with pytest.raises(
+        BaseModelNotFoundError, match=r"acme/never-published-7b.*hub id.*-M base=<folder>"
+    ):
         resolve_ref(str(adapter))
 
 
@@ -101,7 +111,9 @@ def test_corrupted_safetensors_file_is_named(checkpoint_copy: Path) -> None:
 
 
 def test_garbage_safetensors_header_is_named(checkpoint_copy: Path) -> None:
-    (checkpoint_copy / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    (checkpoint_copy / "model.safetensors").write_bytes(
+        b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!"
+    )
 
     with pytest.raises(CorruptWeightsError, match="not valid JSON"):
         lineage(str(checkpoint_copy))

@@ -89,7 +89,13 @@ def test_normalisation(written: str, normal: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "equal"),
-    [("0.5", "1/2", True), ("18", "18.00", True), ("1080", "1,080", True), ("3", "-3", False), (None, "3", False)],
+    [
+        ("0.5", "1/2", True),
+        ("18", "18.00", True),
+        ("1080", "1,080", True),
+        ("3", "-3", False),
+        (None, "3", False),
+    ],
 )
 def test_numbers_compare_exactly_as_rationals(a: str | None, b: str, equal: bool) -> None:
     assert numbers_equal(a, b) is equal

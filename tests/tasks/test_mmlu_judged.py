@@ -20,7 +20,9 @@ OPTIONS = {"subjects": ["virology"], "split": "val"}
 def _grader_prefers_letter(letter: str):  # type: ignore[no-untyped-def]
     """A grader that prefers whichever answer chose ``letter`` (ties otherwise)."""
 
-    def respond(messages: list[ChatMessage], tools: object, tool_choice: object, config: GenerateConfig) -> ModelOutput:
+    def respond(
+        messages: list[ChatMessage], tools: object, tool_choice: object, config: GenerateConfig
+    ) -> ModelOutput:
         text = next((m.text for m in reversed(messages) if m.role == "user"), "")
         answers = re.findall(r"(?:Solution|Answer|Completion) ([AB]):\n<<<\n(.*?)\n>>>", text, re.S)
         if len(answers) < 2:

@@ -31,7 +31,11 @@ def _run(tmp_path: Path, respond, **options: object) -> EvalLog:  # type: ignore
 def _algebra_right_anatomy_always_a(prompt: str) -> str:
     if "about abstract algebra" in prompt:
         question = prompt.rsplit("Question: ", 1)[1].split("\nA) ", 1)[0]
-        answer = next(r.answer for r in load_mmlu("val", subjects=["abstract_algebra"]) if r.question == question)
+        answer = next(
+            r.answer
+            for r in load_mmlu("val", subjects=["abstract_algebra"])
+            if r.question == question
+        )
         return f"Working...\nANSWER: {answer}"
     return "ANSWER: A"
 
@@ -52,7 +56,9 @@ def test_metrics_are_micro_macro_and_per_subject(tmp_path: Path) -> None:
 
 
 def test_samples_carry_subject_letter_answer_and_stable_ids(tmp_path: Path) -> None:
-    log = _run(tmp_path, lambda prompt: "I think it is (B).", subjects=["anatomy"], split="val", limit=2)
+    log = _run(
+        tmp_path, lambda prompt: "I think it is (B).", subjects=["anatomy"], split="val", limit=2
+    )
     samples = log.samples or []
     assert [s.id for s in samples] == ["anatomy-val-0000", "anatomy-val-0001"]
     assert all(s.metadata["subject"] == "anatomy" for s in samples)
@@ -62,7 +68,13 @@ def test_samples_carry_subject_letter_answer_and_stable_ids(tmp_path: Path) -> N
 
 def test_five_shot_prompt_holds_the_subjects_dev_exemplars(tmp_path: Path) -> None:
     prompts: list[str] = []
-    _run(tmp_path, lambda p: prompts.append(p) or "ANSWER: A", subjects=["virology"], fewshot=5, limit=1)
+    _run(
+        tmp_path,
+        lambda p: prompts.append(p) or "ANSWER: A",
+        subjects=["virology"],
+        fewshot=5,
+        limit=1,
+    )
     dev = load_mmlu("dev", subjects=["virology"])
     prompt = prompts[0]
     assert "about virology" in prompt and prompt.count("ANSWER: ") == 5 + 1  # + the instruction

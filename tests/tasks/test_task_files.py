@@ -18,7 +18,18 @@ def _inspect_eval(tmp_path: Path, target: str, *extra: str) -> Path:
     env = {**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path / "tiktoken")}
     log_dir = tmp_path / "logs"
     result = subprocess.run(
-        [INSPECT, "eval", target, "--model", "mockllm/model", "--log-dir", str(log_dir), "--display", "plain", *extra],
+        [
+            INSPECT,
+            "eval",
+            target,
+            "--model",
+            "mockllm/model",
+            "--log-dir",
+            str(log_dir),
+            "--display",
+            "plain",
+            *extra,
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
