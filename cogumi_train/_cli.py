@@ -31,4 +31,9 @@ def register(subparsers: Any) -> None:
     steps = parser.add_subparsers(dest="train_step", metavar="<step>")
     for module in dict.fromkeys(STEPS.values()):
         importlib.import_module(module).register(steps)
-    parser.set_defaults(run=lambda args: parser.print_help() or 2)
+
+    def show_steps(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(run=show_steps)

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats as _scipy_stats
 
 from ..stats import (
+    Alternative,
     ConfidenceInterval,
     adjust_pvalues,
     clt_interval,
@@ -37,10 +38,12 @@ from ..stats import (
     paired_bootstrap,
     paired_difference,
     paired_power,
+    t_pvalue,
     verdict_shift,
     wilson_interval,
+    z_pvalue,
+    z_statistic,
 )
-from ..stats._paired import t_pvalue, z_pvalue, z_statistic
 from ._errors import LogError
 from ._logs import RunLog, load_runs
 from ._measure import LogLevelValues, PairedValues, Pairing, RuleError, measure, pair_runs
@@ -185,11 +188,14 @@ def _evaluate_rule(
 
 def _absent_everywhere(rule: GateRule, baseline: RunLog, candidate: RunLog) -> str:
     """Why an optional rule does not apply to these runs ("" when it does)."""
-    from ._measure import JUDGE_SCORER, TASK_SCORERS
+    from ._measure import JUDGE_SCORER, task_scorer
     from ._spec import SAMPLE_METRICS, VERDICT_METRICS
 
+    # a user's task names its scorer in the logs' descriptor; old logs fall back to the task name
     scorer = rule.scorer or (
-        JUDGE_SCORER if rule.metric in VERDICT_METRICS else TASK_SCORERS.get(rule.task)
+        JUDGE_SCORER
+        if rule.metric in VERDICT_METRICS
+        else task_scorer(rule.task, candidate, baseline)
     )
     if scorer and scorer not in baseline.scores and scorer not in candidate.scores:
         return f"neither run of {rule.task!r} has {scorer!r} scores"
@@ -329,12 +335,13 @@ def _margin_test(index: int, draft: _Draft, values: PairedValues, binary: bool) 
                 "McNemar's test needs one 0/1 outcome per sample (one epoch, no clusters); "
                 'use test = "paired-z" or "bootstrap", which cluster by sample'
             )
-        worse, better = ("less", "greater") if sign > 0 else ("greater", "less")
+        worse: Alternative = "less" if sign > 0 else "greater"
+        better: Alternative = "greater" if sign > 0 else "less"
         test = mcnemar_exact(
             values.candidate, values.baseline, alternative=worse, confidence=rule.confidence
-        )  # type: ignore[arg-type]
+        )
         p_worse = test.pvalue
-        p_noninferior = mcnemar_exact(values.candidate, values.baseline, alternative=better).pvalue  # type: ignore[arg-type]
+        p_noninferior = mcnemar_exact(values.candidate, values.baseline, alternative=better).pvalue
         estimate, interval, se = test.estimate, test.interval, test.se
         result.test = (
             f"mcnemar exact ({test.details['worse']} worse, {test.details['better']} better)"

@@ -14,10 +14,11 @@ from ._intervals import (
     z_critical,
 )
 from ._multiplicity import adjust_pvalues
-from ._paired import mcnemar_exact, paired_difference
+from ._paired import mcnemar_exact, paired_difference, t_pvalue, z_pvalue, z_statistic
 from ._power import minimum_detectable_effect, paired_power
 from ._results import (
     AdjustedPValues,
+    Alternative,
     ConfidenceInterval,
     Estimate,
     Power,
@@ -31,6 +32,7 @@ __all__ = [
     "PREFERENCE",
     "VERDICTS",
     "AdjustedPValues",
+    "Alternative",
     "ConfidenceInterval",
     "Estimate",
     "Power",
@@ -47,8 +49,11 @@ __all__ = [
     "paired_bootstrap",
     "paired_difference",
     "paired_power",
+    "t_pvalue",
     "verdict_shift",
     "wilson_interval",
     "wild_cluster_t",
     "z_critical",
+    "z_statistic",
+    "z_pvalue",
 ]
