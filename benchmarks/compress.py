@@ -115,6 +115,8 @@ def build_parent(
     folder: Path, preset: dict[str, Any], device: str, data_dir: Path
 ) -> dict[str, Any]:
     """Train a byte-level BPE on GSM8K, then a Llama of the preset's shape on GSM8K solutions."""
+    # the same BPE as tests/_tiny_models.py, kept here: a benchmark runs without the test tree
+    # (a script cannot import ``tests`` reliably: any installed ``tests`` package shadows it)
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from .._tiny_models import bpe_tokenizer, random_llama
+
 SENTENCES = [
     "Solve the following math problem step by step. Show your reasoning, then give the answer.",
     "Question: Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning.",
@@ -25,42 +27,17 @@ CPU_RECIPES = ("gptq-w4a16", "w8a8", "sparse-2of4", "sparse-2of4+w4a16")
 
 def build_parent(folder: Path, *, seed: int = 0) -> Path:
     """Save a random 2-layer, 128-wide Llama and a byte-level BPE tokenizer into ``folder``."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    bpe.train_from_iterator(SENTENCES, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-    )
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    return random_llama(
+        folder,
+        bpe_tokenizer(SENTENCES, vocab_size=400),
+        seed=seed,
         hidden_size=128,
         intermediate_size=256,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=2048,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=3,
     )
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

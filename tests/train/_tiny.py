@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from .._tiny_models import bpe_tokenizer, random_llama
+
 SENTENCES = [
     "Add the two numbers and give only the sum.",
     "What is the capital of the country? Answer with one word.",
@@ -41,48 +43,19 @@ _built: dict[str, Any] = {}
 
 def build_base(folder: Path, *, seed: int = 0, chat_template: str | None = None) -> Path:
     """Save a random 2-layer Llama (hidden 64) and a byte-level BPE tokenizer into ``folder``."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(
-        SENTENCES,
-        trainers.BpeTrainer(
-            vocab_size=320,
-            special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        ),
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-    )
-    if chat_template:
-        tokenizer.chat_template = chat_template
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    return random_llama(
+        folder,
+        bpe_tokenizer(SENTENCES, vocab_size=320, chat_template=chat_template),
+        seed=seed,
         hidden_size=64,
         intermediate_size=128,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=256,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=3,
         tie_word_embeddings=False,
         initializer_range=0.2,
     )
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def capital_records() -> list[dict[str, str]]:

@@ -1,35 +1,20 @@
 """Training test fixtures: the taught tiny model, its destroyed copy, and GSM8K logs of both.
 
-``_taught.py`` is loaded by path (the tests run with ``--import-mode=importlib``,
-which puts no test folder on ``sys.path``) and registered as the module
-``_taught``, so test files here can ``from _taught import EVAL_IDS``. Another
-test folder does the same with ``load_taught()``'s two lines.
+``_taught.py`` is also registered as the top-level module ``_taught``, so test
+files here can ``import _taught`` (under ``--import-mode=importlib`` each test
+folder is a package of ``tests``; another folder imports ``..train._taught``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from . import _taught as taught
 
-def load_taught() -> ModuleType:
-    """The ``_taught`` module (taught_model, destroyed_model, EVAL_IDS, ...), loaded once."""
-    if "_taught" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "_taught", Path(__file__).with_name("_taught.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["_taught"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["_taught"]
-
-
-taught = load_taught()
+sys.modules.setdefault("_taught", taught)
 
 
 @pytest.fixture(scope="session")
