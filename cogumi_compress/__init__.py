@@ -14,8 +14,9 @@ behaviour in a process that never compresses).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cogumi_eval._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._calibration import MIN_SAMPLES, CalibrationSet, calibration_set
@@ -82,10 +83,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

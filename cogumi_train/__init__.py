@@ -10,8 +10,7 @@ nor Inspect.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from cogumi_eval._lazy import lazy_exports
 
 # public name -> private module that defines it
 _EXPORTS: dict[str, str] = {
@@ -34,10 +33,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)
