@@ -318,6 +318,20 @@ def _run(cmd: list[str], log: Path, expect: int = 0) -> subprocess.CompletedProc
     return done
 
 
+def _lora(base: Path, out: Path, log: Path, *options: str) -> None:
+    """``cogumi train lora --base BASE --out OUT OPTIONS``."""
+    _run(["cogumi", "train", "lora", "--base", str(base), "--out", str(out), *options], log)
+
+
+def _merge(
+    adapter: Path, out: Path, log: Path, *options: str, expect: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """``cogumi train merge ADAPTER --out OUT OPTIONS``."""
+    return _run(
+        ["cogumi", "train", "merge", str(adapter), "--out", str(out), *options], log, expect=expect
+    )
+
+
 # model name -> folder under the work dir (what `--model cogumi/<folder>` evaluates)
 MODELS = {
     "base": "base",
@@ -351,68 +365,31 @@ def finetune(args: argparse.Namespace) -> dict[str, Any]:
         "--no-progress",
         "--overwrite",
     ]
-    cogumi = ["cogumi", "train"]
     timings: dict[str, float] = {}
     for name, extra in (("lora", []), ("qlora", ["--quantize", "nf4"])):
         started = time.time()
-        _run(
-            [
-                *cogumi,
-                "lora",
-                "--base",
-                str(work / "base"),
-                "--out",
-                str(work / "adapters" / name),
-                *common,
-                *extra,
-            ],
-            log,
-        )
+        _lora(work / "base", work / "adapters" / name, log, *common, *extra)
         timings[f"train {name}"] = time.time() - started
     # (a) the safe path
-    _run(
-        [
-            *cogumi,
-            "merge",
-            str(work / "adapters/lora"),
-            "--out",
-            str(work / "merged/lora-bf16"),
-            "--overwrite",
-        ],
-        log,
-    )
+    _merge(work / "adapters/lora", work / "merged/lora-bf16", log, "--overwrite")
     # (b) the guard refuses the seed's merge before anything is evaluated
-    refused = _run(
-        [*cogumi, "merge", str(work / "adapters/qlora"), "--out", str(work / "merged/refused")],
-        log,
-        expect=2,
-    )
+    refused = _merge(work / "adapters/qlora", work / "merged/refused", log, expect=2)
     # (b) the seed's way: the NF4-trained adapter into the bf16 weights
-    _run(
-        [
-            *cogumi,
-            "merge",
-            str(work / "adapters/qlora"),
-            "--out",
-            str(work / "merged/qlora-bf16"),
-            "--allow-quantized-base",
-            "--overwrite",
-        ],
+    _merge(
+        work / "adapters/qlora",
+        work / "merged/qlora-bf16",
         log,
+        "--allow-quantized-base",
+        "--overwrite",
     )
     # (b) the safe way out: into the dequantized 4-bit weights it was trained against
-    _run(
-        [
-            *cogumi,
-            "merge",
-            str(work / "adapters/qlora"),
-            "--out",
-            str(work / "merged/qlora-dequantized"),
-            "--into",
-            "dequantized",
-            "--overwrite",
-        ],
+    _merge(
+        work / "adapters/qlora",
+        work / "merged/qlora-dequantized",
         log,
+        "--into",
+        "dequantized",
+        "--overwrite",
     )
     checks = {}
     for name in ("lora-bf16", "qlora-bf16", "qlora-dequantized"):
@@ -587,76 +564,19 @@ def conditions(args: argparse.Namespace) -> dict[str, Any]:
     for lr in args.sweep_lrs:
         tag = f"lr{lr:g}"
         root = work / "conditions" / tag
-        _run(
-            [
-                "cogumi",
-                "train",
-                "lora",
-                "--base",
-                str(work / "base"),
-                "--out",
-                str(root / "lora"),
-                "--lr",
-                str(lr),
-                *common,
-            ],
-            log,
+        _lora(work / "base", root / "lora", log, "--lr", str(lr), *common)
+        _lora(work / "base", root / "qlora", log, "--lr", str(lr), "--quantize", "nf4", *common)
+        _merge(root / "lora", root / "lora-merged", log, "--overwrite")
+        _merge(
+            root / "qlora", root / "qlora-merged-bf16", log, "--allow-quantized-base", "--overwrite"
         )
-        _run(
-            [
-                "cogumi",
-                "train",
-                "lora",
-                "--base",
-                str(work / "base"),
-                "--out",
-                str(root / "qlora"),
-                "--lr",
-                str(lr),
-                "--quantize",
-                "nf4",
-                *common,
-            ],
+        _merge(
+            root / "qlora",
+            root / "qlora-merged-dequantized",
             log,
-        )
-        _run(
-            [
-                "cogumi",
-                "train",
-                "merge",
-                str(root / "lora"),
-                "--out",
-                str(root / "lora-merged"),
-                "--overwrite",
-            ],
-            log,
-        )
-        _run(
-            [
-                "cogumi",
-                "train",
-                "merge",
-                str(root / "qlora"),
-                "--out",
-                str(root / "qlora-merged-bf16"),
-                "--allow-quantized-base",
-                "--overwrite",
-            ],
-            log,
-        )
-        _run(
-            [
-                "cogumi",
-                "train",
-                "merge",
-                str(root / "qlora"),
-                "--out",
-                str(root / "qlora-merged-dequantized"),
-                "--into",
-                "dequantized",
-                "--overwrite",
-            ],
-            log,
+            "--into",
+            "dequantized",
+            "--overwrite",
         )
         results[tag] = {
             "lora-merged": accuracy(root / "lora-merged"),
