@@ -30,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     report.add_argument("--candidate", help="run compared with the baseline")
     report.add_argument(
         "--spec",
-        help="gate spec (TOML) evaluated on baseline and candidate; exit code as cogumi gate (1 regression)",
+        help=(
+            "gate spec (TOML) evaluated on baseline and candidate; "
+            "exit code as cogumi gate (1 regression)"
+        ),
     )
     report.add_argument("--title", help='page title (default "Cogumi report")')
     report.set_defaults(run=run_report)

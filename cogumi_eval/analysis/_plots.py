@@ -169,7 +169,8 @@ def plot_verdicts(data: Logs | pd.DataFrame, ax: Axes | None = None) -> Figure:
     wins from one checkpoint to the next shows as a step in the bars.
 
     Args:
-        data: logs, a ``LogSet``, a frame from ``analysis.samples`` or a table from ``analysis.verdicts``.
+        data: logs, a ``LogSet``, a frame from ``analysis.samples`` or a table from
+            ``analysis.verdicts``.
         ax: axes to draw on (default: a new 8 x 4.5 in figure).
     """
     table = (
@@ -282,7 +283,8 @@ def plot_subject_deltas(data: pd.DataFrame, ax: Axes | None = None) -> Figure:
     """Accuracy change per MMLU subject from run a to run b (percentage points), worst first.
 
     Args:
-        data: a frame from ``analysis.compare`` of two MMLU runs, or from ``analysis.subject_deltas``.
+        data: a frame from ``analysis.compare`` of two MMLU runs, or from
+            ``analysis.subject_deltas``.
         ax: axes to draw on (default: 8 in wide, 0.28 in per subject, at least 3 in tall).
     """
     table = data if "a_accuracy" in data.columns else subject_deltas(data)

@@ -11,7 +11,8 @@ from ._samples import sample_frame
 
 def verdicts(data: Logs | pd.DataFrame) -> pd.DataFrame:
     """Per judged run (in run order): ``judged`` verdicts, counts of win/tie/loss/error, and
-    ``win_rate``/``tie_rate``/``loss_rate``/``error_rate`` (shares of all judged rows, epochs included).
+    ``win_rate``/``tie_rate``/``loss_rate``/``error_rate`` (shares of all judged rows, epochs
+    included).
 
     Runs without a ``pairwise`` score are left out.
 

@@ -29,7 +29,8 @@ def run_verify(args: argparse.Namespace) -> int:
     folder = resolve_data_dir(args.dir)
     if folder is None:
         raise DataSourceError(
-            f"no data folder given: pass one (cogumi data verify /path/to/data) or set {DATA_DIR_ENV}"
+            "no data folder given: pass one (cogumi data verify /path/to/data) "
+            f"or set {DATA_DIR_ENV}"
         )
     datasets = tuple(args.dataset) if args.dataset else ("gsm8k", "humaneval", "mmlu")
     reports = verify_data_dir(Path(folder), datasets)
@@ -43,6 +44,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"{r.path:<{width}}  {records:>13}  {r.status:<8}  {sha}{note}")
     bad = [r for r in reports if r.status != "ok" or r.records != r.expected_records]
     print(
-        f"\n{len(reports) - len(bad)} of {len(reports)} files match the published release in {folder}"
+        f"\n{len(reports) - len(bad)} of {len(reports)} files match the published release "
+        f"in {folder}"
     )
     return 1 if bad else 0

@@ -1,4 +1,5 @@
-"""``cogumi data verify``: every pinned file of a data folder, its record count and checksum status."""
+"""``cogumi data verify``: every pinned file of a data folder, its record count and checksum
+status."""
 
 from __future__ import annotations
 

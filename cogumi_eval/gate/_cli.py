@@ -1,4 +1,5 @@
-"""``cogumi gate``: exit 0 when the candidate holds up, 1 on a regression, 2 when the gate cannot be evaluated."""
+"""``cogumi gate``: exit 0 when the candidate holds up, 1 on a regression, 2 when the gate
+cannot be evaluated."""
 
 from __future__ import annotations
 

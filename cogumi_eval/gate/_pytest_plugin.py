@@ -29,7 +29,8 @@ MARKER = "cogumi_gate"
 
 
 class CogumiGateWarning(UserWarning):
-    """A gate rule passed with a warning (a bound missed on the point estimate, or too little power)."""
+    """A gate rule passed with a warning (a bound missed on the point estimate, or too little
+    power)."""
 
 
 class GateRuleFailure(Exception):
@@ -57,10 +58,15 @@ def _gate_options(config: pytest.Config) -> tuple[str, str, str] | None:
     values = [config.getoption(name) for name in _OPTIONS]
     if not any(values):
         return None
-    missing = ["--" + name.replace("_", "-") for name, value in zip(_OPTIONS, values, strict=False) if not value]
+    missing = [
+        "--" + name.replace("_", "-")
+        for name, value in zip(_OPTIONS, values, strict=False)
+        if not value
+    ]
     if missing:
         raise pytest.UsageError(
-            f"--cogumi-baseline, --cogumi-candidate and --cogumi-spec go together; missing {', '.join(missing)}"
+            "--cogumi-baseline, --cogumi-candidate and --cogumi-spec go together; "
+            f"missing {', '.join(missing)}"
         )
     return values[0], values[1], values[2]
 
@@ -158,7 +164,8 @@ def pytest_collection_modifyitems(
 
 @pytest.fixture(scope="session")
 def cogumi_gate(request: pytest.FixtureRequest) -> GateReport:
-    """The evaluated gate (a ``GateReport``) for your own assertions; skips without ``--cogumi-*`` options."""
+    """The evaluated gate (a ``GateReport``) for your own assertions; skips without
+    ``--cogumi-*`` options."""
     if _gate_options(request.config) is None:
         pytest.skip("cogumi_gate needs --cogumi-baseline, --cogumi-candidate and --cogumi-spec")
     return gate_report(request.config)

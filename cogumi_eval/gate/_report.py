@@ -126,7 +126,8 @@ class GateReport:
 
     @property
     def exit_code(self) -> int:
-        """0 pass (warnings allowed), 1 regression, 2 a rule could not be evaluated or none applied."""
+        """0 pass (warnings allowed), 1 regression, 2 a rule could not be evaluated or none
+        applied."""
         if any(r.verdict == "error" for r in self.rules) or self.nothing_gated:
             return 2
         if any(r.verdict == "fail" for r in self.rules):
@@ -161,7 +162,10 @@ class GateReport:
                 else 'no family-wise correction (correction = "none")'
             )
         name = {"holm": "Holm", "bonferroni": "Bonferroni"}[self.correction]
-        return f"p-values {name}-adjusted across {self.family_size} tests (family-wise error control); intervals are per rule"
+        return (
+            f"p-values {name}-adjusted across {self.family_size} tests "
+            "(family-wise error control); intervals are per rule"
+        )
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
@@ -199,7 +203,10 @@ class GateReport:
         lines = [
             f"### Cogumi gate: {self.summary()}",
             "",
-            "| rule | task / metric | baseline | candidate | delta [interval] | margin | test | p (adj.) | verdict |",
+            (
+                "| rule | task / metric | baseline | candidate | delta [interval] | margin | test "
+                "| p (adj.) | verdict |"
+            ),
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.rules:

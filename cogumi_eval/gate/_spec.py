@@ -89,7 +89,8 @@ class GateRule:
         detect: effect size the power is for (default: the margin).
         on_underpowered: "warn" (exit 0) or "fail" (exit 1) when power is short.
         allow_unpaired: samples present in only one log are left out (counted) instead of an error.
-        max_error_rate: largest share of errored/unscored samples (either log) before the rule errors.
+        max_error_rate: largest share of errored/unscored samples (either log) before the rule
+            errors.
         required: False skips the rule (shown) when neither log has its task or scorer.
     """
 
@@ -188,7 +189,8 @@ def parse_spec(data: dict[str, Any], source: str = "<spec>") -> GateSpec:
     unknown = set(data) - {"gate", "rule"}
     if unknown:
         raise SpecError(
-            f"{source}: unknown top-level key(s) {sorted(unknown)}; a spec has [gate] and [[rule]] tables"
+            f"{source}: unknown top-level key(s) {sorted(unknown)}; "
+            "a spec has [gate] and [[rule]] tables"
         )
     gate = data.get("gate", {})
     if not isinstance(gate, dict):
@@ -203,7 +205,8 @@ def parse_spec(data: dict[str, Any], source: str = "<spec>") -> GateSpec:
     rules_data = data.get("rule")
     if not rules_data:
         raise SpecError(
-            f"{source}: no [[rule]] tables; add at least one rule (task, metric, max_drop or min/max)"
+            f"{source}: no [[rule]] tables; "
+            "add at least one rule (task, metric, max_drop or min/max)"
         )
     if not isinstance(rules_data, list):
         raise SpecError(f"{source}: write rules as [[rule]] (an array of tables), not [rule]")
@@ -330,11 +333,13 @@ def _check_semantics(rule: GateRule, where: str, explicit_power: bool) -> None:
             raise SpecError(f"{where}: require_power must be in (0, 1), got {rule.require_power}")
         if explicit_power and not rule.has_margin:
             raise SpecError(
-                f"{where}: require_power applies to a max_drop rule (power to tell a drop of that size)"
+                f"{where}: require_power applies to a max_drop rule "
+                "(power to tell a drop of that size)"
             )
         if explicit_power and not _power_effect(rule):
             raise SpecError(
-                f"{where}: require_power needs an effect size: a max_drop above 0, or detect = <difference>"
+                f"{where}: require_power needs an effect size: a max_drop above 0, "
+                "or detect = <difference>"
             )
     if rule.detect is not None and rule.detect <= 0:
         raise SpecError(f"{where}: detect must be a positive difference, got {rule.detect}")

@@ -9,7 +9,8 @@ import sys
 def test_importing_cogumi_eval_loads_neither_analysis_nor_pandas_nor_matplotlib():
     code = (
         "import sys, cogumi_eval; "
-        "print(sorted(m for m in ('cogumi_eval.analysis', 'pandas', 'matplotlib') if m in sys.modules))"
+        "print(sorted(m for m in ('cogumi_eval.analysis', 'pandas', 'matplotlib') "
+        "if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -1,4 +1,5 @@
-"""How runs are named and found: -M options tell one model's runs apart; a folder names its one run."""
+"""How runs are named and found: -M options tell one model's runs apart; a folder names its one
+run."""
 
 from __future__ import annotations
 

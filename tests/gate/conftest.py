@@ -103,7 +103,8 @@ def verdicts(labels: Sequence[str], prefix: str = "q") -> Responses:
 
 @pytest.fixture(scope="session")
 def gate_logs(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``gate_logs(name, task, responses, **options)``: a log file, written once per session per name."""
+    """``gate_logs(name, task, responses, **options)``: a log file, written once per session per
+    name."""
     root = tmp_path_factory.mktemp("gate-logs")
     made: dict[str, Path] = {}
 

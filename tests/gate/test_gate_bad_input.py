@@ -68,7 +68,8 @@ def test_a_gate_whose_every_rule_is_skipped_is_an_error_not_a_pass(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     spec = write_spec(
-        '[[rule]]\nname = "m"\ntask = "mmlu"\nmetric = "accuracy"\nmax_drop = 0.01\nrequired = false\n'
+        '[[rule]]\nname = "m"\ntask = "mmlu"\nmetric = "accuracy"\n'
+        "max_drop = 0.01\nrequired = false\n"
     )
     report = evaluate_gate(*small_logs, spec)
     assert report.rule("m").verdict == "skipped"

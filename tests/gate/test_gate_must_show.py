@@ -1,4 +1,5 @@
-"""The two cases the gate exists for: the tie collapse fails loudly; 66% vs 70% on 50 is underpowered."""
+"""The two cases the gate exists for: the tie collapse fails loudly; 66% vs 70% on 50 is
+underpowered."""
 
 from __future__ import annotations
 

@@ -122,9 +122,11 @@ def test_plugin_module_imports_without_inspect_or_pandas() -> None:
     code = (
         "import sys, importlib; importlib.import_module('cogumi_eval.gate'); "
         "import cogumi_eval.gate._pytest_plugin as p; "
-        "print([m for m in ('pandas', 'scipy', 'numpy', 'rich') if m in sys.modules and m not in before])"
+        "print([m for m in ('pandas', 'scipy', 'numpy', 'rich') "
+        "if m in sys.modules and m not in before])"
     )
-    # cogumi_eval's own __init__ may import Inspect; measure what the gate package and plugin add on top
+    # cogumi_eval's own __init__ may import Inspect; measure what the gate package and plugin
+    # add on top
     script = "import sys, cogumi_eval; before = set(sys.modules); " + code
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True

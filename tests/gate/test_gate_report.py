@@ -54,7 +54,8 @@ def test_row_text_is_one_line_with_delta_interval_p_and_reason(report: GateRepor
     row = report.rule("gsm8k tie rate").row()
     assert "\n" not in row
     assert row.startswith(
-        "FAIL gsm8k tie rate [gsm8k/tie_rate, paired-z]; baseline 0.700 -> candidate 0.280; delta -0.420 ["
+        "FAIL gsm8k tie rate [gsm8k/tie_rate, paired-z]; "
+        "baseline 0.700 -> candidate 0.280; delta -0.420 ["
     )
     assert "significantly worse by more than the margin 0.050" in row
 

@@ -1,4 +1,5 @@
-"""Rule semantics on in-memory runs: each test, Holm, epochs, bounds, directions, log-level metrics."""
+"""Rule semantics on in-memory runs: each test, Holm, epochs, bounds, directions, log-level
+metrics."""
 
 from __future__ import annotations
 
@@ -87,7 +88,11 @@ def test_without_correction_adjusted_equals_raw(
     runs: Runs, write_spec: Callable[[str], Path]
 ) -> None:
     baseline, candidate = _flips(200, 9, 2)
-    spec = '[gate]\ncorrection="none"\n[[rule]]\nname="a"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0\n[[rule]]\nname="b"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.01\n'
+    spec = (
+        '[gate]\ncorrection="none"\n'
+        '[[rule]]\nname="a"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0\n'
+        '[[rule]]\nname="b"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.01\n'
+    )
     report = _gate(runs, write_spec, spec, {"outcomes": baseline}, {"outcomes": candidate})
     assert all(r.pvalue_adjusted == r.pvalue for r in report.rules)
 
@@ -114,7 +119,11 @@ def test_bootstrap_rule_agrees_with_paired_z_on_a_clear_regression(
     runs: Runs, write_spec: Callable[[str], Path]
 ) -> None:
     baseline, candidate = _flips(400, 40, 5)
-    spec = '[[rule]]\nname="z"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.02\n[[rule]]\nname="b"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.02\ntest="bootstrap"\nresamples=5000\n'
+    spec = (
+        '[[rule]]\nname="z"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.02\n'
+        '[[rule]]\nname="b"\ntask="gsm8k"\nmetric="accuracy"\nmax_drop=0.02\n'
+        'test="bootstrap"\nresamples=5000\n'
+    )
     report = _gate(runs, write_spec, spec, {"outcomes": baseline}, {"outcomes": candidate})
     assert report.rule("z").verdict == report.rule("b").verdict == "fail"
     z, b = report.rule("z").delta_interval, report.rule("b").delta_interval

@@ -19,7 +19,8 @@ def _spec(rule: str, gate: str = "") -> dict:
 def test_the_issue_example_parses_with_its_stated_meaning() -> None:
     spec = parse_spec(
         _spec(
-            'name = "gsm8k accuracy"\ntask = "gsm8k"\nmetric = "accuracy"\nmax_drop = 0.02\nconfidence = 0.95'
+            'name = "gsm8k accuracy"\ntask = "gsm8k"\nmetric = "accuracy"\n'
+            "max_drop = 0.02\nconfidence = 0.95"
         )
     )
     [rule] = spec.rules
@@ -126,7 +127,8 @@ def test_duplicate_rule_names_are_refused() -> None:
     import tomllib
 
     data = tomllib.loads(
-        '[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.1\n[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.2\n'
+        '[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.1\n'
+        '[[rule]]\ntask = "a"\nmetric = "accuracy"\nmin = 0.2\n'
     )
     with pytest.raises(SpecError, match="unique"):
         parse_spec(data)
