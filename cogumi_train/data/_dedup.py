@@ -14,7 +14,6 @@ in input order, so the output is the same for any number of workers.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,13 @@ from datasketch import MinHashLSH
 
 from ._index import Kept, SortedRuns
 from ._minhash import MinHasher, exact_key, normalise
-from ._pool import Batch, OrderedPool, batches
+from ._pool import Batch, OrderedPool, batches, worker_count
 from ._progress import Progress
 from ._records import (
     BadLine,
     DataError,
     FieldPath,
-    check_bad,
+    SkippedLines,
     maybe_report,
     open_input,
     open_output,
@@ -127,9 +126,7 @@ def dedup(
         raise DataError(f"num_perm must be at least 2, got {num_perm}")
     if not 1 <= ngram <= 3:
         raise DataError(f"ngram must be 1, 2 or 3 words, got {ngram}")
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    if n_workers < 1:
-        raise DataError(f"workers must be at least 1, got {workers}")
+    n_workers = worker_count(workers)
     path = FieldPath.parse(field)
     started = time.perf_counter()
     src, handle = open_input(source)
@@ -137,8 +134,8 @@ def dedup(
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=BANDING_WEIGHTS)
     bands, rows = lsh.b, lsh.r
     clusters = _Clusters(num_perm, bands, threshold)
-    counts = dict(read=0, exact=0, near=0, empty=0, bad=0, line_ids=0)
-    first_bad: list[BadLine] = []
+    counts = dict(read=0, exact=0, near=0, empty=0, line_ids=0)
+    skipped = SkippedLines(strict)
     setup = (path, id_field, num_perm, ngram, bands, rows)
     with (
         handle,
@@ -155,11 +152,7 @@ def dedup(
                 batch, entries, decisions, strict=True
             ):
                 if len(entry) == 2:
-                    bad = BadLine(str(src), line, entry[1])
-                    check_bad(bad, strict)
-                    counts["bad"] += 1
-                    if len(first_bad) < 5:
-                        first_bad.append(bad)
+                    skipped.skip(BadLine(str(src), line, entry[1]))
                     continue
                 counts["read"] += 1
                 counts["line_ids"] += entry[2]
@@ -179,8 +172,8 @@ def dedup(
         exact_duplicates=counts["exact"],
         near_duplicates=counts["near"],
         empty=counts["empty"],
-        bad_lines=counts["bad"],
-        first_bad=first_bad,
+        bad_lines=skipped.count,
+        first_bad=skipped.first,
         threshold=threshold,
         num_perm=num_perm,
         ngram=ngram,

@@ -17,7 +17,6 @@ The quality score is a weighted mean of four heuristics, each in [0, 1]:
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 from collections import Counter
@@ -26,13 +25,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ._pool import Batch, OrderedPool, batches
+from ._pool import Batch, OrderedPool, batches, worker_count
 from ._progress import Progress
 from ._records import (
     BadLine,
     DataError,
     FieldPath,
-    check_bad,
+    SkippedLines,
     maybe_report,
     open_input,
     open_output,
@@ -215,15 +214,13 @@ def filter_data(
         )
     if not 0.0 <= min_score <= 1.0:
         raise DataError(f"min_score must be in [0, 1], got {min_score}")
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    if n_workers < 1:
-        raise DataError(f"workers must be at least 1, got {workers}")
+    n_workers = worker_count(workers)
     path = FieldPath.parse(field)
     started = time.perf_counter()
     src, handle = open_input(source)
     dropped: Counter[str] = Counter()
-    counts = dict(read=0, kept=0, bad=0, line_ids=0)
-    first_bad: list[BadLine] = []
+    counts = dict(read=0, kept=0, line_ids=0)
+    skipped = SkippedLines(strict)
     setup = (path, id_field, language, min_score, weights)
     with (
         handle,
@@ -236,11 +233,7 @@ def filter_data(
             bar.advance(sum(len(raw) + 1 for _, raw in batch), len(batch))
             for (line, raw), verdict in zip(batch, verdicts, strict=True):
                 if len(verdict) == 1:
-                    bad = BadLine(str(src), line, verdict[0])
-                    check_bad(bad, strict)
-                    counts["bad"] += 1
-                    if len(first_bad) < 5:
-                        first_bad.append(bad)
+                    skipped.skip(BadLine(str(src), line, verdict[0]))
                     continue
                 key, from_line, reason, details = verdict
                 counts["read"] += 1
@@ -260,8 +253,8 @@ def filter_data(
         read=counts["read"],
         kept=counts["kept"],
         dropped={r: dropped[r] for r in REASONS},
-        bad_lines=counts["bad"],
-        first_bad=first_bad,
+        bad_lines=skipped.count,
+        first_bad=skipped.first,
         language=language,
         min_score=min_score,
         weights=weights,

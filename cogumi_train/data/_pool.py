@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import IO, Any, Generic, TypeVar
 
-from ._records import read_lines
+from ._records import DataError, read_lines
 
 BATCH = 1000  # lines a worker takes at once: large enough for numpy, small enough to stream
 
@@ -27,6 +28,14 @@ def batches(handle: IO[bytes], size: int | None = None) -> Iterator[Batch]:
             batch = []
     if batch:
         yield batch
+
+
+def worker_count(workers: int | None) -> int:
+    """``workers``, or all cores (``os.cpu_count()``) when None; ``DataError`` below 1."""
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count < 1:
+        raise DataError(f"workers must be at least 1, got {workers}")
+    return count
 
 
 def _start_worker(setup: Callable[..., None], *args: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -134,6 +134,22 @@ def report_line(fields: dict[str, Any], raw: bytes) -> str:
 def check_bad(bad: BadLine, strict: bool) -> None:
     if strict:
         raise BadLineError(f"{bad} (run without --strict to skip such lines)")
+
+
+@dataclass
+class SkippedLines:
+    """The bad lines a step skipped: how many, and the first few (for its summary)."""
+
+    strict: bool
+    count: int = 0
+    first: list[BadLine] = field(default_factory=list)
+
+    def skip(self, bad: BadLine) -> None:
+        """Count ``bad`` and keep it if among the first five; under ``strict``, raise instead."""
+        check_bad(bad, self.strict)
+        self.count += 1
+        if len(self.first) < 5:
+            self.first.append(bad)
 
 
 @contextmanager
