@@ -35,6 +35,21 @@ def registry(tmp_path: Path) -> Path:
     return tmp_path / "results" / "registry.toml"
 
 
+@pytest.fixture
+def taught_promoted(
+    taught_checkpoint: Path, taught_logs: Path, spec: Path, registry: Path
+) -> Promotion:
+    """The taught model promoted as ``gsm8k-taught`` on its own logs (a registry with one entry)."""
+    return promote(
+        taught_checkpoint,
+        name="gsm8k-taught",
+        baseline=taught_logs,
+        spec=spec,
+        logs=taught_logs,
+        registry=registry,
+    )
+
+
 def _sha(model: Path) -> str:
     digest = lineage(str(model)).weights
     assert digest is not None
@@ -70,37 +85,19 @@ def test_taught_model_is_promoted_against_itself(
 
 
 def test_promoted_name_resolves_as_a_cogumi_model(
-    taught_checkpoint: Path, taught_logs: Path, spec: Path, registry: Path
+    taught_promoted: Promotion, taught_checkpoint: Path, registry: Path
 ) -> None:
-    promote(
-        taught_checkpoint,
-        name="gsm8k-taught",
-        baseline=taught_logs,
-        spec=spec,
-        logs=taught_logs,
-        registry=registry,
-    )
-
     assert registry_entries(registry)["gsm8k-taught"].resolve() == taught_checkpoint.resolve()
     assert resolve_ref("gsm8k-taught", registry=registry).path == taught_checkpoint.resolve()
 
 
 def test_destroyed_model_is_refused_and_registry_is_byte_identical(
-    taught_checkpoint: Path,
+    taught_promoted: Promotion,
     destroyed_checkpoint: Path,
-    taught_logs: Path,
     spec: Path,
     registry: Path,
     tmp_path: Path,
 ) -> None:
-    promote(
-        taught_checkpoint,
-        name="gsm8k-taught",
-        baseline=taught_logs,
-        spec=spec,
-        logs=taught_logs,
-        registry=registry,
-    )
     before = registry.read_bytes()
 
     promotion = promote(
@@ -122,22 +119,13 @@ def test_destroyed_model_is_refused_and_registry_is_byte_identical(
 
 
 def test_destroyed_model_through_the_command_prints_the_report_and_exits_1(
-    taught_checkpoint: Path,
+    taught_promoted: Promotion,
     destroyed_checkpoint: Path,
-    taught_logs: Path,
     destroyed_logs: Path,
     spec: Path,
     registry: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    promote(
-        taught_checkpoint,
-        name="gsm8k-taught",
-        baseline=taught_logs,
-        spec=spec,
-        logs=taught_logs,
-        registry=registry,
-    )
     before = registry.read_bytes()
 
     code = main(
@@ -243,16 +231,13 @@ def test_logs_without_lineage_are_refused(
 
 
 def test_existing_name_is_refused_before_evaluating(
-    taught_checkpoint: Path, taught_logs: Path, spec: Path, registry: Path, tmp_path: Path
+    taught_promoted: Promotion,
+    taught_checkpoint: Path,
+    taught_logs: Path,
+    spec: Path,
+    registry: Path,
+    tmp_path: Path,
 ) -> None:
-    promote(
-        taught_checkpoint,
-        name="gsm8k-taught",
-        baseline=taught_logs,
-        spec=spec,
-        logs=taught_logs,
-        registry=registry,
-    )
     before = registry.read_bytes()
 
     with pytest.raises(RegistryNameTaken, match="--replace"):
@@ -270,16 +255,12 @@ def test_existing_name_is_refused_before_evaluating(
 
 
 def test_replace_overwrites_an_existing_name(
-    taught_checkpoint: Path, taught_logs: Path, spec: Path, registry: Path
+    taught_promoted: Promotion,
+    taught_checkpoint: Path,
+    taught_logs: Path,
+    spec: Path,
+    registry: Path,
 ) -> None:
-    first = promote(
-        taught_checkpoint,
-        name="gsm8k-taught",
-        baseline=taught_logs,
-        spec=spec,
-        logs=taught_logs,
-        registry=registry,
-    )
     second = promote(
         taught_checkpoint,
         name="gsm8k-taught",
@@ -290,7 +271,7 @@ def test_replace_overwrites_an_existing_name(
         replace=True,
     )
 
-    assert first.promoted and second.promoted
+    assert taught_promoted.promoted and second.promoted
     entry = Registry(registry).get("gsm8k-taught")
     assert entry is not None and entry["baseline"] == "gsm8k-taught"
 
