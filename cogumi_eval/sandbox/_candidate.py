@@ -1,15 +1,15 @@
 """The candidate process: runs the model-written code, then answers calls with plain data.
 
 Standard library only. In a jail the worker starts it as a fresh interpreter
-(``python -S -s _candidate.py SYS_PATH_JSON``), so its memory holds nothing of
+(``python -S -s -P _candidate.py -- SYS_PATH...``), so its memory holds nothing of
 the worker (no tests, no earlier programs); without a jail it is called in the
 forked child (``serve``). Either way the tests are not in this process: they run
 in the checker, which sends calls on fd 3 and reads answers on fd 4
 (``_channel`` framing). Nothing this process does can make a test pass: the
 checker only ever receives data, and decides the verdict from it.
 
-Messages in: ``{"code": text}`` first, then ``{"op": "get", "name": n}`` (what is
-the global ``n``?) or ``{"op": "call", "name": n, "args": [...], "kwargs": {...}}``.
+Messages in: the code's text first, then literals ``("get", n)`` (what is the
+global ``n``?) or ``("call", n, [args...], {kwargs...})``.
 Messages out: ``{"ready": true}`` or ``{"fail": kind, "detail": text}`` for the
 code itself; per request ``{"value": data}``, ``{"callable": true}``,
 ``{"missing": true}``, ``{"raised": type, "message": m, "kind": k, "detail": d}``,
@@ -19,13 +19,13 @@ code itself; per request ``{"value": data}``, ``{"callable": true}``,
 from __future__ import annotations
 
 import builtins
-import importlib.util
-import json
 import os
 import signal
 import sys
-from pathlib import Path
-from typing import Any, NoReturn
+
+TYPE_CHECKING = False  # no typing import: this starts in a fresh interpreter every execution
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 CALL_FD = 3
 ANSWER_FD = 4
@@ -34,12 +34,13 @@ CANDIDATE_NAME = "__cogumi_candidate__"
 
 
 def _load_sibling(name: str) -> Any:
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"cogumi_sandbox{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    """A module of this folder, by path (no importlib machinery: each import costs start-up)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    module = type(sys)(f"cogumi_sandbox{name}")
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    with open(path, encoding="utf-8") as f:
+        exec(compile(f.read(), path, "exec"), module.__dict__)
     return module
 
 
@@ -54,12 +55,12 @@ def _flush() -> None:
 def serve(channel: Any, runner: Any) -> NoReturn:
     """Receive the code, run it, then answer the checker's requests until it hangs up."""
     # Bound now: the code may replace these names in its own process (which only hurts itself).
-    write, read, exit_, encode, decode = (
+    write, read, exit_, encode, parse = (
         channel.write_message,
         channel.read_exact,
         os._exit,
         channel.encode,
-        channel.decode,
+        channel.read_request,
     )
     not_data, classify, safe_text, unpack = (
         channel.NotData,
@@ -76,14 +77,14 @@ def serve(channel: Any, runner: Any) -> NoReturn:
             while True:
                 signal.pause()
 
-    def receive() -> Any:
+    def receive() -> str:
         header = read(CALL_FD, 4)
         body = None if header is None else read(CALL_FD, unpack(header, "big"))
         while body is None:  # the checker is done: wait to be killed, so that an exit of
             signal.pause()  # this process always means the code ended it
-        return json.loads(body)
+        return str(body.decode("utf-8", "surrogatepass"))
 
-    code = receive()["code"]
+    code = receive()
     sources = {"<code>": code}
     try:
         compiled = compile(code, "<code>", "exec", dont_inherit=True)
@@ -102,21 +103,20 @@ def serve(channel: Any, runner: Any) -> NoReturn:
         exit_(1)
     answer({"ready": True})
     while True:
-        request = receive()
-        name = str(request.get("name"))
+        request = parse(receive())
+        op, name = request[0], str(request[1])
         if name not in namespace:
             answer({"missing": True})
             continue
         target = namespace[name]
-        if request.get("op") == "get":
+        if op == "get":
             if callable(target):
                 answer({"callable": True})
                 continue
             value = target
         else:
             try:
-                args, kwargs = decode(request["args"]), decode(request["kwargs"])
-                value = target(*args, **kwargs)
+                value = target(*request[2], **request[3])
             except (SystemExit, KeyboardInterrupt) as exc:
                 kind, detail = classify(exc, "code", sources)
                 answer({"fail": kind, "detail": detail})
@@ -142,14 +142,40 @@ def serve(channel: Any, runner: Any) -> NoReturn:
 
 def main(argv: list[str]) -> NoReturn:
     """Fresh-interpreter entry: the import path comes from the worker, nothing else."""
-    sys.path[:] = json.loads(argv[1])
+    sys.path[:] = argv[argv.index("--") + 1 :]
     for name in ("PYTHONHASHSEED", "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE"):
         os.environ.pop(name, None)  # read at start-up; the code sees only the allow-list
     sys.argv = ["<code>"]
     sys.dont_write_bytecode = True
-    channel = _load_sibling("_channel")
-    runner = _load_sibling("_runner")
+    # Precompiled by the worker (``BOOTSTRAP``), or else read from this folder.
+    channel = sys.modules.get("cogumi_sandbox_channel") or _load_sibling("_channel")
+    runner = sys.modules.get("cogumi_sandbox_runner") or _load_sibling("_runner")
     serve(channel, runner)
+
+
+BOOTSTRAP = """import marshal, sys
+with open(sys.argv[1], "rb") as f:
+    modules = marshal.loads(f.read())
+for name, code in modules:
+    module = sys.modules[name] = type(sys)(name)
+    exec(code, module.__dict__)
+module.main(sys.argv)
+"""
+"""``python -c BOOTSTRAP MODULES_FILE -- SYS_PATH...``: runs the candidate from code objects the
+worker compiled once into a root-owned file of the jail (``precompiled``): a fresh interpreter
+then compiles nothing of ours."""
+
+
+def precompiled(folder: str) -> bytes:
+    """The marshalled code of ``_channel``, ``_runner`` and this module, for ``BOOTSTRAP``."""
+    import marshal
+
+    modules = []
+    for name in ("_channel", "_runner", "_candidate"):
+        path = os.path.join(folder, f"{name}.py")
+        with open(path, encoding="utf-8") as f:
+            modules.append((f"cogumi_sandbox{name}", compile(f.read(), path, "exec")))
+    return marshal.dumps(modules)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""One control group per execution: memory (children and shared memory included), processes, CPU.
+"""A control group around each execution: memory (children and shared memory), processes, CPU.
 
 Standard library only (loaded by path inside the sandbox worker). cgroup v2 is
 used where our cgroup delegates the memory and pids controllers; otherwise the
@@ -52,6 +52,8 @@ class Cgroups:
     version: int = 0
     parents: dict[str, str] = field(default_factory=dict)  # controller -> directory
     reason: str = ""
+    _groups: list[str] | None = None
+    _oom_before: int = 0
 
     @classmethod
     def probe(cls, tag: str) -> Cgroups:
@@ -111,20 +113,42 @@ class Cgroups:
         return f"v{self.version}: " + ", ".join(limits)
 
     def create(self, name: str, memory_mb: int, max_processes: int) -> list[str]:
-        """Make the execution's groups with their limits; returns their directories."""
+        """The execution's groups, with its limits; returns their directories.
+
+        One set of groups per worker, reused: executions on a worker run one at a time
+        and every group is emptied (``kill``) before the next one starts, and making and
+        removing memory groups per execution costs more than the rest of an execution.
+        """
         if self.version == 0:
             return []
+        if self._groups is None:
+            self._groups = self._make("exec")
+        groups = self._groups
         memory = str(memory_mb * 1024 * 1024)
+        for group in groups:
+            if self.version == 2:
+                _write(f"{group}/memory.max", memory)
+                _write(f"{group}/pids.max", str(max_processes))
+            elif group.startswith(self.parents.get("memory", "\0")):
+                if os.path.exists(f"{group}/memory.memsw.limit_in_bytes"):
+                    _write(f"{group}/memory.memsw.limit_in_bytes", "-1")  # memsw >= memory
+                _write(f"{group}/memory.limit_in_bytes", memory)
+                if os.path.exists(f"{group}/memory.memsw.limit_in_bytes"):
+                    _write(f"{group}/memory.memsw.limit_in_bytes", memory)
+            elif group.startswith(self.parents.get("pids", "\0")):
+                _write(f"{group}/pids.max", str(max_processes))
+        self._oom_before = self._oom_kills(groups)
+        return groups
+
+    def _make(self, name: str) -> list[str]:
         made: list[str] = []
         try:
             if self.version == 2:
                 group = f"{self.parents['']}/{name}"
                 os.mkdir(group)
                 made.append(group)
-                _write(f"{group}/memory.max", memory)
                 if os.path.exists(f"{group}/memory.swap.max"):
                     _write(f"{group}/memory.swap.max", "0")
-                _write(f"{group}/pids.max", str(max_processes))
                 if os.path.exists(f"{group}/cpu.max"):
                     _write(f"{group}/cpu.max", f"{CPU_PERIOD_US} {CPU_PERIOD_US}")
                 return made
@@ -132,17 +156,12 @@ class Cgroups:
                 group = f"{parent}/{name}"
                 os.mkdir(group)
                 made.append(group)
-                if controller == "memory":
-                    _write(f"{group}/memory.limit_in_bytes", memory)
-                    if os.path.exists(f"{group}/memory.memsw.limit_in_bytes"):
-                        _write(f"{group}/memory.memsw.limit_in_bytes", memory)
-                elif controller == "pids":
-                    _write(f"{group}/pids.max", str(max_processes))
-                elif controller == "cpu":
+                if controller == "cpu":
                     _write(f"{group}/cpu.cfs_period_us", str(CPU_PERIOD_US))
                     _write(f"{group}/cpu.cfs_quota_us", str(CPU_PERIOD_US))  # one core at most
         except OSError:
-            self.destroy(made)
+            for group in reversed(made):
+                _remove(group)
             raise
         return made
 
@@ -181,24 +200,26 @@ class Cgroups:
             time.sleep(0.001)
 
     @staticmethod
-    def out_of_memory(groups: list[str]) -> bool:
-        """True when the kernel's OOM killer acted in the execution's group."""
+    def _oom_kills(groups: list[str]) -> int:
+        count = 0
         for group in groups:
-            for name, key in (("memory.events", "oom_kill"), ("memory.oom_control", "oom_kill")):
+            for name in ("memory.events", "memory.oom_control"):
                 try:
                     for line in _read(f"{group}/{name}").splitlines():
                         field_name, _, value = line.partition(" ")
-                        if field_name == key and int(value) > 0:
-                            return True
+                        if field_name == "oom_kill":
+                            count += int(value)
                 except (OSError, ValueError):
                     pass
-        return False
+        return count
 
-    def destroy(self, groups: list[str]) -> None:
-        for group in reversed(groups):
-            _remove(group)
+    def out_of_memory(self, groups: list[str]) -> bool:
+        """True when the kernel's OOM killer acted in the group during this execution."""
+        return bool(groups) and self._oom_kills(groups) > self._oom_before
 
     def close(self) -> None:
+        for group in reversed(self._groups or []):
+            _remove(group)
         for parent in self.parents.values():
             _remove(parent)
 

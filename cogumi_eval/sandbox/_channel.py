@@ -1,12 +1,15 @@
 """The data-only channel between the checker and the candidate: framing and a tagged encoding.
 
-Standard library only (loaded by path in the worker and in the candidate's fresh
-interpreter). A message is a 4-byte big-endian length, then UTF-8 JSON. Values
-inside it use a tagged encoding that can express only plain data:
+Standard library only, and nothing imported at start that a fresh interpreter
+has not already loaded (the candidate starts one per execution). A message is a
+4-byte big-endian length, then UTF-8 text: from the checker, the code, then
+requests as Python literals of plain data (``request_text``, read back by
+``read_request``); from the candidate, JSON (``to_json``) whose values use a
+tagged encoding that can express only plain data:
 
 - ``null``, ``true``/``false``, JSON integers, JSON strings: None, bool, int, str
 - ``{"f": float.hex(x)}``: a float, exactly (NaN and infinities included)
-- ``{"c": [re, im]}``: a complex; ``{"b": base64}``: bytes
+- ``{"c": [re, im]}``: a complex; ``{"b": hex}``: bytes
 - a JSON array: a list; ``{"t": [...]}``: a tuple; ``{"s": [...]}``: a set;
   ``{"fs": [...]}``: a frozenset; ``{"d": [[k, v], ...]}``: a dict (any data key)
 - ``{"it": [...]}``: an iterator (a generator or ``map`` that was returned),
@@ -21,11 +24,11 @@ express rather than guess.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import struct
-from typing import Any
+
+TYPE_CHECKING = False  # no typing import: a fresh interpreter loads this for every execution
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_DEPTH = 100
 """Nesting deeper than this is refused on both sides (json itself recurses)."""
@@ -51,7 +54,7 @@ def encode(value: Any, depth: int = 0) -> Any:
     if kind is complex:
         return {"c": [value.real.hex(), value.imag.hex()]}
     if kind is bytes or kind is bytearray:
-        return {"b": base64.b64encode(value).decode("ascii")}
+        return {"b": bytes(value).hex()}
     inner = depth + 1
     if kind is list:
         return [encode(v, inner) for v in value]
@@ -95,7 +98,7 @@ def decode(data: Any, depth: int = 0) -> Any:
         if tag == "c" and type(body) is list and len(body) == 2:
             return complex(float.fromhex(str(body[0])), float.fromhex(str(body[1])))
         if tag == "b" and type(body) is str:
-            return base64.b64decode(body.encode("ascii"), validate=True)
+            return bytes.fromhex(body)
     except (ValueError, OverflowError, TypeError) as exc:
         raise NotData(f"a malformed {tag!r} value: {exc}") from None
     if tag in _SCALAR_TAGS or type(body) is not list:
@@ -121,14 +124,47 @@ def decode(data: Any, depth: int = 0) -> Any:
     raise NotData(f"an unknown tag {tag!r}")
 
 
+# ---- JSON text of the tagged form, without the json module (the candidate's side) ----------
+
+_ESCAPES = {i: f"\\u{i:04x}" for i in range(32)} | {ord('"'): '\\"', ord("\\"): "\\\\"}
+
+
+def _json_text(value: Any) -> str:
+    """JSON for the output of ``encode`` (None, bool, int, str, lists, one-key dicts)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return '"' + value.translate(_ESCAPES) + '"'
+    if kind is list:
+        return "[" + ",".join([_json_text(v) for v in value]) + "]"
+    ((tag, body),) = value.items()
+    return '{"' + tag + '":' + _json_text(body) + "}"
+
+
+def to_json(message: dict[str, Any]) -> str:
+    """A candidate's answer as JSON text; values must already be in the tagged form."""
+    return "{" + ",".join(f'"{key}":{_json_text(value)}' for key, value in message.items()) + "}"
+
+
 # ---- framing --------------------------------------------------------------------
 
 
-def write_message(fd: int, message: Any) -> None:
-    body = json.dumps(message, allow_nan=False).encode("utf-8", "surrogatepass")
-    data = struct.pack(">I", len(body)) + body
+def write_frame(fd: int, text: str) -> None:
+    body = text.encode("utf-8", "surrogatepass")
+    data = len(body).to_bytes(4, "big") + body
     while data:
         data = data[os.write(fd, data) :]
+
+
+def write_message(fd: int, message: dict[str, Any]) -> None:
+    write_frame(fd, to_json(message))
 
 
 def read_exact(fd: int, size: int) -> bytes | None:
@@ -145,7 +181,24 @@ def read_exact(fd: int, size: int) -> bytes | None:
 
 def parse_body(body: bytes) -> Any:
     """The JSON of one message body; ``NotData`` when it is not valid (or too deep)."""
+    import json  # the checker's side only (preloaded in the worker)
+
     try:
         return json.loads(body.decode("utf-8", "surrogatepass"))
     except (ValueError, RecursionError) as exc:
         raise NotData(f"a message that is not valid JSON ({type(exc).__name__})") from None
+
+
+def request_text(request: tuple[Any, ...]) -> str:
+    """A checker's request as a Python literal; ``NotData`` unless it is all plain data."""
+    encode(list(request))  # refuses anything repr() would not write as a literal
+    return repr(request)
+
+
+_LITERAL_NAMES = {"nan": float("nan"), "inf": float("inf"), "set": set, "frozenset": frozenset}
+
+
+def read_request(text: str) -> Any:
+    """A request written by ``request_text`` (the checker is trusted; the names cover
+    what ``repr`` of plain data uses beyond literals)."""
+    return eval(text, {"__builtins__": {}}, dict(_LITERAL_NAMES))  # noqa: S307

@@ -75,12 +75,12 @@ class Channel:
         self.failure = self.failure or CallFailed(kind, detail)
         return self.failure
 
-    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+    def request(self, text: str) -> dict[str, Any]:
         if self.failure is not None:
             raise self.failure  # nothing more is asked of a candidate that already failed
         started = time.monotonic()
         try:
-            self.codec.write_message(self.call_fd, message)
+            self.codec.write_frame(self.call_fd, text)
         except OSError:
             raise self.fail("not_data", "the code closed its call channel") from None
         limit = min(self.deadline, started + self.call_timeout_s)
@@ -139,12 +139,7 @@ class Candidate:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         codec = self._channel.codec
         try:
-            payload = {
-                "op": "call",
-                "name": self._name,
-                "args": codec.encode(list(args)),
-                "kwargs": codec.encode(kwargs),
-            }
+            payload = codec.request_text(("call", self._name, list(args), kwargs))
         except codec.NotData as exc:
             raise TypeError(
                 f"the tests passed {exc} to {self._name}; only plain data crosses"
@@ -197,7 +192,7 @@ class TestNamespace(dict):  # type: ignore[type-arg]
     def __missing__(self, name: str) -> Any:
         if hasattr(builtins, name) or name.startswith("__"):
             raise KeyError(name)
-        answer = self._channel.request({"op": "get", "name": name})
+        answer = self._channel.request(self._channel.codec.request_text(("get", name)))
         if answer.get("callable") is True:
             value: Any = Candidate(self._channel, name)
         elif "value" in answer:
@@ -221,7 +216,7 @@ def check(
 ) -> dict[str, Any]:
     """Send the code, run prelude and tests against the candidate; the verdict as a message."""
     try:
-        answer = channel.request({"code": request["code"]})
+        answer = channel.request(str(request["code"]))
     except CallFailed as failed:
         return {"kind": failed.kind, "detail": failed.detail}
     if answer.get("ready") is not True:

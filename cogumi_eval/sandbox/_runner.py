@@ -28,13 +28,14 @@ process is the answer to it. The programs are in the log for inspection.
 from __future__ import annotations
 
 import builtins
-import json
 import os
-import resource
 import sys
-from collections.abc import Callable
-from types import TracebackType
-from typing import Any, NoReturn
+
+TYPE_CHECKING = False  # no typing import: a fresh interpreter loads this for every execution
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+    from typing import Any, NoReturn
 
 CANDIDATE_NAME = "__cogumi_candidate__"
 """``__name__`` the code runs under: ``if __name__ == "__main__":`` blocks are skipped."""
@@ -46,7 +47,7 @@ _DETAIL_CHARS = 400
 _write = os.write
 _read = os.read
 _exit = os._exit
-_dumps = json.dumps
+_dumps: Callable[..., str] = repr  # json.dumps, bound in main() before the code runs
 _isinstance = isinstance
 _AssertionError = AssertionError
 _MemoryError = MemoryError
@@ -66,6 +67,8 @@ def report(fd: int, event: str, **fields: Any) -> None:
 
 def apply_limits(limits: dict[str, Any]) -> None:
     """Set the resource limits of this process (inherited by everything it starts)."""
+    import resource
+
     mib = 1024 * 1024
     cpu = int(limits["cpu_s"])
     memory = int(limits["memory_mb"]) * mib
@@ -204,6 +207,10 @@ def run_program(
 
 def main(argv: list[str]) -> NoReturn:
     """Script mode for Inspect sandboxes: ``_runner.py CODE_FILE TESTS_FILE LIMITS_JSON``."""
+    import json
+
+    global _dumps
+    _dumps = json.dumps
     import tempfile
 
     nonce = sys.stdin.readline().strip()

@@ -151,6 +151,12 @@ class Worker:
         if options.get("jail", True) and self.layers["scratch_mb"]:
             try:
                 self.jail = _jail.Jail(self.read_paths, list(options.get("hidden", [])))
+                # The candidate's own modules, compiled once (its interpreter is new each time).
+                self.modules_file = os.path.join(self.jail.root, "cogumi-candidate.marshal")
+                with open(self.modules_file, "wb") as f:
+                    f.write(_candidate.precompiled(os.path.dirname(CANDIDATE_SCRIPT)))
+                os.chmod(self.modules_file, 0o444)
+                self.read_paths.append("/cogumi-candidate.marshal")
             except OSError as exc:
                 self.jail_problem = str(exc)
         python_files = [os.path.dirname(os.__file__), sys.prefix]
@@ -278,7 +284,7 @@ class Worker:
             self._reap_all(groups)
             duration = time.monotonic() - started
             setup_error = _drain(setup_r)
-            out_of_memory = _cgroups.Cgroups.out_of_memory(groups)
+            out_of_memory = self.cgroups.out_of_memory(groups)
             if broken and not alive:  # the code ended its own process: that is the outcome
                 verdict = {"kind": "gone"}
             elif broken and verdict and verdict.get("kind") == "gone":
@@ -291,7 +297,6 @@ class Worker:
         finally:
             for fd in fds:
                 os.close(fd)
-            self.cgroups.destroy(groups)
             if self.jail is not None:
                 self.jail.unmount_scratch()
             elif workdir:
@@ -467,11 +472,9 @@ class Worker:
                 _namespaces.prctl(_namespaces.PR_SET_NO_NEW_PRIVS, 1)
             if self.jail is not None:
                 python = sys.executable
-                os.execve(
-                    python,
-                    [python, "-S", "-s", "-P", CANDIDATE_SCRIPT, json.dumps(self.sys_path)],
-                    environ,
-                )
+                modules = "/cogumi-candidate.marshal"
+                command = [python, "-S", "-s", "-P", "-c", _candidate.BOOTSTRAP, modules]
+                os.execve(python, [*command, "--", *self.sys_path], environ)
             os.environ.clear()
             os.environ.update(environ)
             tempfile.tempdir = workdir

@@ -111,13 +111,15 @@ def host() -> Iterator[Host]:
     _libc.syscall(_KEYCTL, KEYCTL_INVALIDATE, ctypes.c_long(serial))
 
 
-def attack(pool: ExecutionPool, host: Host, code: str, tests: str = TESTS) -> ExecutionResult:
+def attack(
+    pool: ExecutionPool, host: Host, code: str, tests: str = TESTS, limits: Limits = LIMITS
+) -> ExecutionResult:
     """Run ``code`` beside a correct neighbour; check the neighbour and the host; the result."""
     if pool.size < 2:
         pytest.skip("one core: no neighbour runs at the same time")
     before = host.listing()
     processes = len(worker_descendants(pool))
-    result, neighbour = pool.map([Program(code, tests), NEIGHBOUR], LIMITS)
+    result, neighbour = pool.map([Program(code, tests), NEIGHBOUR], limits)
     assert neighbour.outcome is Outcome.PASS, neighbour.detail
     assert host.listing() == before
     assert all((f / "keep.txt").read_text() == "precious" for f in host.folders)
@@ -126,6 +128,34 @@ def attack(pool: ExecutionPool, host: Host, code: str, tests: str = TESTS) -> Ex
     assert len(worker_descendants(pool)) == processes
     assert host.key_payload.decode() not in result.stdout + result.stderr + result.detail
     return result
+
+
+# ---- the classes the sandbox already held, now each beside a neighbour ---------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "outcomes"),
+    [
+        ("while True:\n    pass\n", {Outcome.TIMEOUT}),
+        ("import os\nwhile True:\n    os.fork()\n", {Outcome.EXCEPTION, Outcome.TIMEOUT}),
+        ("x = bytearray(10**10)\n", {Outcome.MEMORY}),
+        ("open('/etc/passwd', 'a').write('x')\n", {Outcome.EXCEPTION}),
+        ("import os\nos.kill(-1, 9)\n", {Outcome.KILLED, Outcome.EXCEPTION}),
+        ("while True:\n    print('x' * 10000)\n", {Outcome.FILE_SIZE}),
+        (
+            "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=1)\n",
+            {Outcome.EXCEPTION},
+        ),
+        ("import os\nprint(sorted(os.environ))\n" + WRONG, {Outcome.ASSERTION}),
+    ],
+    ids=["loop", "fork-bomb", "memory-bomb", "write-system-file", "kill-all", "flood", "network",
+         "environment"],
+)  # fmt: skip
+def test_known_attacks_fail_without_touching_host_or_neighbour(
+    pool: ExecutionPool, host: Host, code: str, outcomes: set[Outcome]
+) -> None:
+    result = attack(pool, host, code, limits=Limits(timeout_s=5.0))
+    assert result.outcome in outcomes, result.detail
 
 
 # ---- fake passes: a wrong function must fail, whatever it does to the harness ------------
