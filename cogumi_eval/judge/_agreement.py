@@ -1,4 +1,5 @@
-"""The grader's agreement with itself across repeats: Cohen's kappa (2 repeats), Fleiss' kappa (more).
+"""The grader's agreement with itself across repeats: Cohen's kappa (2 repeats), Fleiss'
+kappa (more).
 
 Items are (sample, epoch, order) triples, raters are the repeats, and the
 categories are the grader's position verdicts (A, B, tie). Items where any

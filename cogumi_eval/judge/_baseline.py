@@ -69,7 +69,8 @@ def sha256_text(text: str) -> str:
 
 
 def input_sha256(messages: Sequence[ChatMessage] | Sequence[Mapping[str, str]] | str) -> str:
-    """sha256 of the exact input: the pre-answer messages as canonical JSON (a string is one user turn)."""
+    """sha256 of the exact input: the pre-answer messages as canonical JSON (a string is one
+    user turn)."""
     if isinstance(messages, str):
         return sha256_text(canonical_json([{"role": "user", "content": messages}]))
     canonical: list[dict[str, str]] = []
@@ -152,7 +153,8 @@ class BaselineRecord:
         if data.get("config_sha256") and data["config_sha256"] != expected:
             raise BaselineError(
                 f"{where}: config_sha256 {data['config_sha256'][:12]}… does not match its config "
-                f"({expected[:12]}…); the line was edited by hand — restore it or drop config_sha256"
+                f"({expected[:12]}…); the line was edited by hand — "
+                "restore it or drop config_sha256"
             )
         known = {f for f in cls.__dataclass_fields__}
         unknown = sorted(set(data) - known)
@@ -289,7 +291,8 @@ class BaselineStore:
         if not same_sample:
             raise BaselineMissingError(
                 f"{task_key(task)} sample {sample} has no baseline answer from {model} in {where}: "
-                f"run `cogumi baseline build <task file> --model {model}` (with the same -T options "
+                f"run `cogumi baseline build <task file> --model {model}` "
+                "(with the same -T options "
                 "as this run), or allow_missing=true to score it 'error'"
             )
         matching = [r for r in same_sample if r.input_sha256 == input_hash]

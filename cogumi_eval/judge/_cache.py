@@ -161,7 +161,8 @@ class VerdictCache:
             ) from ex
         if row and int(row[0]) != SCHEMA_VERSION:
             raise CacheError(
-                f"verdict cache {self.path} has schema {row[0]}, this cogumi reads {SCHEMA_VERSION}; "
+                f"verdict cache {self.path} has schema {row[0]}, "
+                f"this cogumi reads {SCHEMA_VERSION}; "
                 "point COGUMI_CACHE_DIR at another folder"
             )
 

@@ -19,7 +19,8 @@ def _meta(score: SampleScore) -> dict[str, Any]:
 
 @metric(scores="unreduced")
 def judge_stats() -> Metric:
-    """Cache hits and misses, grader calls, tokens, dollars spent and saved, samples without a baseline.
+    """Cache hits and misses, grader calls, tokens, dollars spent and saved, samples without a
+    baseline.
 
     ``usd`` is what this run paid the grader (probe included); ``usd_cached``
     is what the verdicts served from the cache cost when they were bought;

@@ -41,7 +41,8 @@ class RepeatOutcome:
 
 
 def combine_orders(outcomes: Sequence[Outcome]) -> RepeatOutcome:
-    """MT-Bench rule over the orders judged in one repeat: agreement stands, disagreement is a tie."""
+    """MT-Bench rule over the orders judged in one repeat: agreement stands, disagreement is a
+    tie."""
     if not outcomes or "error" in outcomes:
         return RepeatOutcome("error", False)
     if len(set(outcomes)) == 1:
@@ -59,7 +60,8 @@ class PairOutcome:
 
 
 def combine_repeats(repeats: Sequence[RepeatOutcome]) -> PairOutcome:
-    """Strict majority of the repeats that did not error; no majority is a tie; all errors is an error.
+    """Strict majority of the repeats that did not error; no majority is a tie; all errors is an
+    error.
 
     ``inconsistent`` is set when the winning side came from order disagreement in
     a majority of the counted repeats (with one repeat: exactly the MT-Bench flag).

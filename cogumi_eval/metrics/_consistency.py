@@ -138,7 +138,8 @@ def majority_accuracy(to_float: ValueToFloat | None = None) -> Metric:
     """Accuracy of the majority answer across epochs (ties: share of tied answers correct).
 
     Args:
-        to_float: maps a score value to 1.0 (correct) .. 0.0 (default: Inspect's ``value_to_float()``).
+        to_float: maps a score value to 1.0 (correct) .. 0.0 (default: Inspect's
+            ``value_to_float()``).
     """
     to_float = to_float or value_to_float()
 
@@ -242,7 +243,8 @@ def majority_vote(to_float: ValueToFloat | None = None) -> ScoreReducer:
     """Self-consistency vote: the most common answer, scored by its correctness.
 
     Args:
-        to_float: maps a score value to 1.0 (correct) .. 0.0 (default: Inspect's ``value_to_float()``).
+        to_float: maps a score value to 1.0 (correct) .. 0.0 (default: Inspect's
+            ``value_to_float()``).
     """
     convert = to_float or value_to_float()
 

@@ -74,7 +74,8 @@ def grouped_decode_attention(
 
 
 def register() -> str | None:
-    """Register the attention (and sdpa's mask builder) with transformers; its name, or None if unsupported."""
+    """Register the attention (and sdpa's mask builder) with transformers; its name, or None if
+    unsupported."""
     global _registered
     if _registered:
         return NAME

@@ -1,4 +1,5 @@
-"""Continuous batching for a transformers causal LM: one forward pass per decode step for all requests.
+"""Continuous batching for a transformers causal LM: one forward pass per decode step for all
+requests.
 
 Concurrent requests are left-padded into one batch that shares a KV cache.
 Each step feeds every row its last token; a row that finishes (EOS, a stop
@@ -250,7 +251,8 @@ class BatchEngine:
             if not self._pending or free <= 0:
                 return []
             waited = self._step_count - self._pending[0].enqueued_step
-            # merging copies the running cache: do it for a worthwhile group, or when a request waited long
+            # merging copies the running cache: do it for a worthwhile group, or when a request
+            # waited long
             if batch is not None and free < max(1, self.max_batch // 8) and waited < 64:
                 return []
             if batch is not None and not self._mergeable:
@@ -309,7 +311,8 @@ class BatchEngine:
             return taken
 
     def _allocate(self, rows: list[_Row]) -> list[_Row]:
-        """Create the slot decoder wide enough for ``rows``; the rows that do not fit go back to the queue."""
+        """Create the slot decoder wide enough for ``rows``; the rows that do not fit go back to
+        the queue."""
         need = max(len(r.request.prompt) + r.request.max_new_tokens for r in rows)
         width = max(512, -(-need // 256) * 256)
         if self.context:

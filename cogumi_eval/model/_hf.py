@@ -143,7 +143,8 @@ class HFBackend:
         )
         if self.use_template and not has_template:
             raise ModelOptionError(
-                f"-M chat_template=true but the tokenizer of {self.ref.model_path} has no chat template."
+                f"-M chat_template=true but the tokenizer of {self.ref.model_path} "
+                "has no chat template."
             )
 
         refuse_legacy_awq(self.ref.model_path, self.lineage.quantization)
@@ -166,7 +167,8 @@ class HFBackend:
                 or "pickle" in str(ex).lower()
             ):
                 raise CorruptWeightsError(
-                    f"cannot load the weights in {self.ref.model_path} ({ex}). Re-download or re-save the checkpoint."
+                    f"cannot load the weights in {self.ref.model_path} ({ex}). "
+                    "Re-download or re-save the checkpoint."
                 ) from ex
             raise
         if self.ref.kind == "adapter":

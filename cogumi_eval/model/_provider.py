@@ -1,4 +1,5 @@
-"""Registers the ``cogumi`` model API and the lineage hook with Inspect (imported by the entry point).
+"""Registers the ``cogumi`` model API and the lineage hook with Inspect (imported by the entry
+point).
 
 Importing this module loads neither torch nor transformers: the API class is
 imported when a ``cogumi/`` model is first created.

@@ -40,7 +40,8 @@ class Quantization:
     """How a checkpoint's weights are quantized, and what says so."""
 
     method: str
-    """bitsandbytes, awq, gptq, compressed-tensors, fp8, ... ("unknown" for a bare bit-width name)."""
+    """bitsandbytes, awq, gptq, compressed-tensors, fp8, ... ("unknown" for a bare bit-width
+    name)."""
     bits: int | None
     evidence: str
     """Where it was read: a config key, a file, tensor names, or a name hint."""
@@ -150,7 +151,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def detect_quantization(folder: Path | None, name: str | None = None) -> Quantization | None:
-    """How the checkpoint in ``folder`` (or, failing files, named ``name``) is quantized; None if not.
+    """How the checkpoint in ``folder`` (or, failing files, named ``name``) is quantized; None if
+    not.
 
     Args:
         folder: a checkpoint folder, or None when only a name is known.

@@ -73,7 +73,8 @@ def candidate_paths(text: str | os.PathLike[str], relative_to: Path | None = Non
 
 
 def registry_path(registry: str | os.PathLike[str] | None = None) -> Path:
-    """The registry file in use: the argument, else ``$COGUMI_REGISTRY``, else results/registry.toml."""
+    """The registry file in use: the argument, else ``$COGUMI_REGISTRY``, else
+    results/registry.toml."""
     named = registry or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY
     candidates = candidate_paths(named)
     return next((p for p in candidates if p.is_file()), candidates[0])
@@ -248,7 +249,8 @@ def resolve_ref(
             f"model ref {ref!r} is neither a folder nor a registry name. Tried: "
             + "; ".join(tried)
             + f". Pass a checkpoint or adapter folder, register the name in {DEFAULT_REGISTRY} "
-            f"(or the file named by ${REGISTRY_ENV}), or use --model cogumi/replay -M source=<file>."
+            f"(or the file named by ${REGISTRY_ENV}), "
+            "or use --model cogumi/replay -M source=<file>."
         )
     kind = _classify(folder)
     if kind is None:

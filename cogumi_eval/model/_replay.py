@@ -133,7 +133,10 @@ class EvalLogRecordings:
             count = len(self.by_sample.get((request.sample_id, request.epoch or 1), []))
             if request.epoch not in recorded:
                 return f"the log recorded epochs {sorted(recorded)} of that sample"
-            return f"the log recorded {count} model call(s) for it; this is call {request.call_index + 1}"
+            return (
+                f"the log recorded {count} model call(s) for it; "
+                f"this is call {request.call_index + 1}"
+            )
         return "the log has no sample with that id and no call with the same input"
 
 
@@ -159,7 +162,8 @@ class JsonlRecordings:
                 "-M response=<field>" if response is None else "-M input=<field> or -M id=<field>"
             )
             raise ReplayError(
-                f"replaying the JSONL file {path} needs {missing}: name the fields as dotted paths. "
+                f"replaying the JSONL file {path} needs {missing}: "
+                "name the fields as dotted paths. "
                 f"Fields in its first record: {fields}."
             )
         for name, field in (("response", response), ("input", input), ("id", id)):
@@ -168,7 +172,8 @@ class JsonlRecordings:
                     dotted(records[0], field)
                 except KeyError:
                     raise ReplayError(
-                        f"-M {name}={field} is not a field of {path}; its first record has: {fields}."
+                        f"-M {name}={field} is not a field of {path}; "
+                        f"its first record has: {fields}."
                     ) from None
         self.model = None
         self.lineage = None
@@ -225,7 +230,8 @@ def _locate_source(source: str) -> Path:
             return candidate.resolve()
     tried = ", ".join(str(c) for c in candidate_paths(source))
     raise ReplayError(
-        f"replay source {source!r} not found (tried {tried}); pass -M source=<eval log or JSONL file>."
+        f"replay source {source!r} not found (tried {tried}); "
+        "pass -M source=<eval log or JSONL file>."
     )
 
 

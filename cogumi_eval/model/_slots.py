@@ -163,7 +163,8 @@ class SlotDecoder:
         self.ids[slot, 0] = token
 
     def step(self, needed: int) -> torch.Tensor:
-        """One decode step for every slot; returns the logits [slots, vocab] (argmax in ``chosen``)."""
+        """One decode step for every slot; returns the logits [slots, vocab] (argmax in
+        ``chosen``)."""
         attend = min(self.width, -(-needed // ATTEND_BUCKET) * ATTEND_BUCKET)
         if self.graphs:
             captured = self._graphs.get(attend) or self._capture(attend)

@@ -70,7 +70,8 @@ def safetensors_header(path: Path) -> dict[str, Any]:
         (length,) = struct.unpack("<Q", prefix)
         if length > min(_MAX_HEADER_BYTES, size - 8):
             raise CorruptWeightsError(
-                f"{path} is corrupted: its header claims {length} bytes but the file holds {size}. {fix}"
+                f"{path} is corrupted: its header claims {length} bytes "
+                f"but the file holds {size}. {fix}"
             )
         raw = handle.read(length)
     try:

@@ -23,13 +23,15 @@ import textwrap
 from dataclasses import dataclass
 
 _FENCE = re.compile(
-    r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)[^\n]*\n(?P<body>.*?)(?:^[ \t]*(?P=fence)[ \t]*$|\Z)",
+    r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)[^\n]*\n"
+    r"(?P<body>.*?)(?:^[ \t]*(?P=fence)[ \t]*$|\Z)",
     re.MULTILINE | re.DOTALL,
 )
 _PYTHON_LANGS = {"", "python", "py", "python3", "py3", "pycon", "ipython"}
 # A top-level line that reads as code: keywords, decorators, comments, assignments, calls.
 _CODE_LINE = re.compile(
-    r"^(def |async def |class |import |from |@|#|if |elif |else:|for |while |try:|except|finally:|with |return\b|"
+    r"^(def |async def |class |import |from |@|#|if |elif |else:|for |while |try:|except|"
+    r"finally:|with |return\b|"
     r"print\(|assert |[A-Za-z_][\w.]*(\(|\[|\s*(=[^=]|\+=|-=)))"
 )
 

@@ -1,4 +1,5 @@
-"""Tiny models built in the tests: a 2-layer Llama, a byte-level BPE tokenizer and a LoRA adapter."""
+"""Tiny models built in the tests: a 2-layer Llama, a byte-level BPE tokenizer and a LoRA
+adapter."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from pathlib import Path
 import pytest
 
 SENTENCES = [
-    "Solve the following math problem step by step. Show your reasoning, then give the final answer.",
+    (
+        "Solve the following math problem step by step. "
+        "Show your reasoning, then give the final answer."
+    ),
     "Question: Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning.",
     "She sells the remainder at the farmers' market daily for $2 per fresh duck egg.",
     "How much in dollars does she make every day at the farmers' market?",

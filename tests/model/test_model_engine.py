@@ -1,4 +1,5 @@
-"""The batching engine on its own: requests joining a running batch, finishing early, or cancelled."""
+"""The batching engine on its own: requests joining a running batch, finishing early, or
+cancelled."""
 
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ def test_rows_that_finish_early_leave_the_others_unchanged(loaded: tuple) -> Non
     ]  # the longest prompt finishes first, so its padding columns are cropped
     try:
         futures = [
-            engine.submit(_request(loaded, p, n)) for p, n in zip(reversed(PROMPTS), lengths, strict=False)
+            engine.submit(_request(loaded, p, n))
+            for p, n in zip(reversed(PROMPTS), lengths, strict=False)
         ]
         results = [f.result(timeout=60) for f in futures]
     finally:
@@ -148,7 +150,10 @@ def test_slot_decoding_gives_the_dynamic_cache_answers(loaded: tuple, slot_loade
         first = engine.submit(_request(slot_loaded, PROMPTS[3], 40))
         while engine.stats.steps < 5:
             time.sleep(0.005)
-        later = [engine.submit(_request(slot_loaded, p, n)) for p, n in zip(PROMPTS, lengths, strict=False)]
+        later = [
+            engine.submit(_request(slot_loaded, p, n))
+            for p, n in zip(PROMPTS, lengths, strict=False)
+        ]
         results = [f.result(timeout=60) for f in [first, *later]]
         slots_used = engine._decoder is not None
     finally:

@@ -1,4 +1,5 @@
-"""The hf backend through Inspect: checkpoints and adapters on GSM8K, batching, decoding settings."""
+"""The hf backend through Inspect: checkpoints and adapters on GSM8K, batching, decoding
+settings."""
 
 from __future__ import annotations
 

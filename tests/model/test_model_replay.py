@@ -1,4 +1,5 @@
-"""The replay backend: recorded answers served back by sample id, epoch or input; never an empty answer."""
+"""The replay backend: recorded answers served back by sample id, epoch or input; never an
+empty answer."""
 
 from __future__ import annotations
 

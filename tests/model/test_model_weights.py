@@ -1,4 +1,5 @@
-"""The weights' content hash: any changed byte changes it, and an unchanged file is never re-read."""
+"""The weights' content hash: any changed byte changes it, and an unchanged file is never
+re-read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The GSM8K final-number extraction: which number is taken, by which rule, and how it is normalised."""
+"""The GSM8K final-number extraction: which number is taken, by which rule, and how it is
+normalised."""
 
 from __future__ import annotations
 

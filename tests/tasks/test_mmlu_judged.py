@@ -1,4 +1,5 @@
-"""MMLU with `-T judge=pairwise`: the letter score and the verdict against stored baseline answers."""
+"""MMLU with `-T judge=pairwise`: the letter score and the verdict against stored baseline
+answers."""
 
 from __future__ import annotations
 

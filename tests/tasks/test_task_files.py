@@ -1,4 +1,5 @@
-"""The task files a user runs: `inspect eval tasks/<file> --model mockllm/model` offline, epochs logged."""
+"""The task files a user runs: `inspect eval tasks/<file> --model mockllm/model` offline,
+epochs logged."""
 
 from __future__ import annotations
 
