@@ -318,6 +318,26 @@ def _run(cmd: list[str], log: Path, expect: int = 0) -> subprocess.CompletedProc
     return done
 
 
+def _lora_options(args: argparse.Namespace) -> list[str]:
+    """The ``cogumi train lora`` options every run here shares (all but the learning rate)."""
+    return [
+        "--data",
+        str(args.work / "data" / "skill_sft.jsonl"),
+        "--rank",
+        str(args.rank),
+        "--alpha",
+        str(2 * args.rank),
+        "--epochs",
+        str(args.lora_epochs),
+        "--batch-size",
+        str(args.lora_batch),
+        "--seed",
+        str(args.seed),
+        "--no-progress",
+        "--overwrite",
+    ]
+
+
 def _lora(base: Path, out: Path, log: Path, *options: str) -> None:
     """``cogumi train lora --base BASE --out OUT OPTIONS``."""
     _run(["cogumi", "train", "lora", "--base", str(base), "--out", str(out), *options], log)
@@ -346,25 +366,7 @@ def finetune(args: argparse.Namespace) -> dict[str, Any]:
     """The seed's Phase 1A twice, same data and seed: LoRA on bf16, QLoRA on NF4; then the merges."""
     work: Path = args.work
     log = work / "finetune.log"
-    data = work / "data" / "skill_sft.jsonl"
-    common = [
-        "--data",
-        str(data),
-        "--rank",
-        str(args.rank),
-        "--alpha",
-        str(2 * args.rank),
-        "--lr",
-        str(args.lora_lr),
-        "--epochs",
-        str(args.lora_epochs),
-        "--batch-size",
-        str(args.lora_batch),
-        "--seed",
-        str(args.seed),
-        "--no-progress",
-        "--overwrite",
-    ]
+    common = ["--lr", str(args.lora_lr), *_lora_options(args)]
     timings: dict[str, float] = {}
     for name, extra in (("lora", []), ("qlora", ["--quantize", "nf4"])):
         started = time.time()
@@ -545,22 +547,7 @@ def conditions(args: argparse.Namespace) -> dict[str, Any]:
         "base": accuracy(work / "base"),
         "base-nf4": accuracy(work / "base", quantized=True),
     }
-    common = [
-        "--data",
-        str(work / "data" / "skill_sft.jsonl"),
-        "--rank",
-        str(args.rank),
-        "--alpha",
-        str(2 * args.rank),
-        "--epochs",
-        str(args.lora_epochs),
-        "--batch-size",
-        str(args.lora_batch),
-        "--seed",
-        str(args.seed),
-        "--no-progress",
-        "--overwrite",
-    ]
+    common = _lora_options(args)
     for lr in args.sweep_lrs:
         tag = f"lr{lr:g}"
         root = work / "conditions" / tag
