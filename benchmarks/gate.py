@@ -343,7 +343,8 @@ def main() -> dict[str, Any]:
         ),
     ]
     print(
-        f"Cogumi gate benchmark: {QUESTIONS:,} paired questions, {SUBJECTS} subjects, {os.cpu_count()} CPUs"
+        f"Cogumi gate benchmark: {QUESTIONS:,} paired questions, {SUBJECTS} subjects, "
+        f"{os.cpu_count()} CPUs"
     )
     print(f"{'what':<68}{'seconds':>10}  note")
     for name, seconds, note in rows:

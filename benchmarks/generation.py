@@ -144,7 +144,8 @@ def copy_bandwidth(device: str) -> float | None:
 def decode_floor(
     model: dict[str, Any], rows: int, prompt: int, steps: int, bandwidth: float | None
 ) -> dict[str, Any] | None:
-    """Least time the decode steps can take: every step reads all weights and every row's KV cache."""
+    """Least time the decode steps can take: every step reads all weights and every row's
+    KV cache."""
     if bandwidth is None:
         return None
     weights = model["weight_bytes"] * steps
@@ -229,7 +230,8 @@ def check_agreement(
 
 
 def run_engine(backend: Any, task: Any, warmup: Any, new_tokens: int) -> dict[str, Any]:
-    """The cogumi batching engine fed directly, without Inspect: what Inspect's own overhead costs."""
+    """The cogumi batching engine fed directly, without Inspect: what Inspect's own overhead
+    costs."""
     from inspect_ai.model import ChatMessageUser
 
     from cogumi_eval.model._engine import EngineStats, GenerationRequest
@@ -319,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         result["agreement"] = check_agreement(folder, words, args.prompt_tokens, args.device)
         agreement = result["agreement"]
         print(
-            f"graphs vs no graphs, float32: {agreement['identical']}/{agreement['prompts']} answers identical",
+            f"graphs vs no graphs, float32: {agreement['identical']}/{agreement['prompts']} "
+            "answers identical",
             flush=True,
         )
     hf_device = "cuda:0" if args.device == "cuda" else args.device

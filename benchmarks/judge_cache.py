@@ -271,20 +271,24 @@ def main() -> int:
     print(f"verdict cache, {args.inserts} inserts / {args.lookups} lookups")
     print(f"{'':<28} {'SQLite WAL':>12} {'JSON file':>12} {'ratio':>8}")
     print(
-        f"{'inserts/s (kill-safe each)':<28} {s['inserts_per_s']:>12,.0f} {p['inserts_per_s']:>12,.0f} "
+        f"{'inserts/s (kill-safe each)':<28} {s['inserts_per_s']:>12,.0f} "
+        f"{p['inserts_per_s']:>12,.0f} "
         f"{cache['ratio_inserts_sqlite_over_peer']:>7.1f}x"
     )
     print(
-        f"{'lookups/s (hit)':<28} {s['hit_lookups_per_s']:>12,.0f} {p['hit_lookups_per_s']:>12,.0f} "
+        f"{'lookups/s (hit)':<28} {s['hit_lookups_per_s']:>12,.0f} "
+        f"{p['hit_lookups_per_s']:>12,.0f} "
         f"{cache['ratio_hit_lookups_sqlite_over_peer']:>7.3f}x"
     )
     print(f"{'lookups/s (miss)':<28} {s['miss_lookups_per_s']:>12,.0f}")
     first, second = run["first_run"], run["second_run"]
     print(
-        f"\njudged GSM8K run, {first['samples']} problems (candidate: cogumi/replay, 175B verification)"
+        f"\njudged GSM8K run, {first['samples']} problems "
+        "(candidate: cogumi/replay, 175B verification)"
     )
     print(
-        f"{'':<10} {'grader calls':>12} {'probes':>7} {'hits':>6} {'misses':>7} {'wall s':>8}  win/tie/loss"
+        f"{'':<10} {'grader calls':>12} {'probes':>7} {'hits':>6} "
+        f"{'misses':>7} {'wall s':>8}  win/tie/loss"
     )
     for name, r in (("first", first), ("second", second)):
         print(

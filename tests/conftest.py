@@ -30,7 +30,8 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _offline_mockllm() -> None:
-    """Plain ``mockllm/model`` runs need tiktoken's downloaded encoding; the tests opt in to Cogumi's estimate."""
+    """Plain ``mockllm/model`` runs need tiktoken's downloaded encoding; the tests opt in to
+    Cogumi's estimate."""
     from cogumi_eval.testing import offline_mockllm
 
     offline_mockllm()

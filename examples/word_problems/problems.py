@@ -94,7 +94,10 @@ def _pick(rng: random.Random) -> tuple[str, str, str]:
 def add(rng: random.Random) -> tuple[str, str, int]:
     name, _, item = _pick(rng)
     a, b = rng.randint(3, 90), rng.randint(2, 60)
-    q = f"{name} has {a} {item}. Then {name} gets {b} more {item}. How many {item} does {name} have now?"
+    q = (
+        f"{name} has {a} {item}. Then {name} gets {b} more {item}. "
+        f"How many {item} does {name} have now?"
+    )
     s = f"{name} starts with {a} {item} and gets {b} more, so {a} + {b} = {a + b}."
     return q, s, a + b
 
@@ -103,7 +106,10 @@ def take_away(rng: random.Random) -> tuple[str, str, int]:
     name, friend, item = _pick(rng)
     a = rng.randint(10, 99)
     b = rng.randint(1, a - 1)
-    q = f"{name} had {a} {item} and gave {b} of them to {friend}. How many {item} does {name} have left?"
+    q = (
+        f"{name} had {a} {item} and gave {b} of them to {friend}. "
+        f"How many {item} does {name} have left?"
+    )
     s = f"{name} gives away {b} of {a} {item}, so {a} - {b} = {a - b} are left."
     return q, s, a - b
 
@@ -111,7 +117,10 @@ def take_away(rng: random.Random) -> tuple[str, str, int]:
 def packs(rng: random.Random) -> tuple[str, str, int]:
     name, _, item = _pick(rng)
     a, b = rng.randint(2, 12), rng.randint(2, 25)
-    q = f"{name} buys {a} packs of {item}. Each pack holds {b} {item}. How many {item} does {name} buy?"
+    q = (
+        f"{name} buys {a} packs of {item}. Each pack holds {b} {item}. "
+        f"How many {item} does {name} buy?"
+    )
     s = f"There are {a} packs of {b} {item}, so {a} * {b} = {a * b} {item}."
     return q, s, a * b
 
@@ -120,7 +129,10 @@ def share(rng: random.Random) -> tuple[str, str, int]:
     name, _, item = _pick(rng)
     each, people = rng.randint(2, 20), rng.randint(2, 9)
     total = each * people
-    q = f"{name} shares {total} {item} equally among {people} friends. How many {item} does each friend get?"
+    q = (
+        f"{name} shares {total} {item} equally among {people} friends. "
+        f"How many {item} does each friend get?"
+    )
     s = f"{total} {item} shared by {people} friends is {total} / {people} = {each} each."
     return q, s, each
 

@@ -68,7 +68,8 @@ def word_problems(
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no problems file; write one with "
-            "`python examples/word_problems/problems.py --out data/word_problems` or pass -T data=<file>"
+            "`python examples/word_problems/problems.py --out data/word_problems` "
+            "or pass -T data=<file>"
         )
     records = [
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
