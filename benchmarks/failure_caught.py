@@ -3,9 +3,9 @@
 Runs on one GPU (it was run on an NVIDIA H200), in phases that each fit in a
 few minutes, every phase after the first through Cogumi's own commands:
 
-    python benchmarks/failure_caught.py base     --work W   # data, tokenizer, a base model from scratch
+    python benchmarks/failure_caught.py base     --work W   # data, tokenizer, base from scratch
     python benchmarks/failure_caught.py finetune --work W   # cogumi train lora (bf16, nf4) + merges
-    python benchmarks/failure_caught.py evaluate --work W   # inspect eval, cogumi judge, cogumi promote
+    python benchmarks/failure_caught.py evaluate --work W   # inspect eval, judge, promote
 
 ``base`` writes an ordinary checkpoint folder (bf16 safetensors, config, a
 trained byte-level BPE tokenizer with a chat template) that the ``cogumi``
@@ -125,7 +125,7 @@ def make_tokenizer(train: Path, out: Path, vocab_size: int) -> Any:
 
 
 def encode_all(tokenizer: Any, records: list[dict[str, Any]]) -> list[tuple[list[int], int]]:
-    """Token ids of prompt + answer per record, and where the answer starts (loss on the answer only)."""
+    """Token ids of prompt + answer per record, and where the answer starts (loss on the answer)."""
     prompts = [
         tokenizer.apply_chat_template(
             [{"role": "user", "content": _prompt(r["question"])}],
@@ -264,7 +264,8 @@ def train_base(args: argparse.Namespace) -> dict[str, Any]:
                 {"step": step, "loss": float(loss.detach()), "seconds": time.time() - start}
             )
             print(
-                f"step {step:5d}  loss {float(loss):.4f}  {tokens_seen / (time.time() - start):,.0f} tok/s",
+                f"step {step:5d}  loss {float(loss.detach()):.4f}  "
+                f"{tokens_seen / (time.time() - start):,.0f} tok/s",
                 flush=True,
             )
     elapsed = time.time() - start
@@ -310,7 +311,8 @@ def _run(cmd: list[str], log: Path, expect: int = 0) -> subprocess.CompletedProc
     output = (done.stdout or "") + (done.stderr or "")
     with log.open("a", encoding="utf-8") as f:
         f.write(
-            f"$ {' '.join(cmd)}\n{output}\n[exit {done.returncode}, {time.time() - started:.1f} s]\n\n"
+            f"$ {' '.join(cmd)}\n{output}\n"
+            f"[exit {done.returncode}, {time.time() - started:.1f} s]\n\n"
         )
     print(output[-3000:], flush=True)
     if done.returncode != expect:
@@ -363,7 +365,7 @@ MODELS = {
 
 
 def finetune(args: argparse.Namespace) -> dict[str, Any]:
-    """The seed's Phase 1A twice, same data and seed: LoRA on bf16, QLoRA on NF4; then the merges."""
+    """The seed's Phase 1A twice, same data and seed: LoRA on bf16, QLoRA on NF4; then merges."""
     work: Path = args.work
     log = work / "finetune.log"
     common = ["--lr", str(args.lora_lr), *_lora_options(args)]
@@ -408,7 +410,7 @@ def finetune(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    """Each model through `inspect eval`, judged against the base's answers, gated, promoted or refused."""
+    """Each model through `inspect eval`, judged against the base's answers, then promoted or not."""
     work: Path = args.work
     log = work / "evaluate.log"
     task = "examples/word_problems/word_problems.py"  # Inspect takes task files relative to the cwd
@@ -417,7 +419,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     logs = work / "logs"
     for name, folder in MODELS.items():
         if list((logs / name).glob("*.eval")):
-            continue  # evaluated by an earlier call: the phase resumes where a time limit stopped it
+            continue  # evaluated by an earlier call: resume where a time limit stopped the phase
         cmd = [
             "inspect",
             "eval",

@@ -68,9 +68,10 @@ def test_held_out_problems_never_appear_in_training_data(pipeline) -> None:
     import json
 
     _, work, _ = pipeline
-    read = lambda split: {
-        json.loads(line)["question"] for line in (work / "data" / f"{split}.jsonl").open()
-    }  # noqa: E731
+
+    def read(split: str) -> set[str]:
+        return {json.loads(line)["question"] for line in (work / "data" / f"{split}.jsonl").open()}
+
     assert not read("test") & (read("train") | read("skill"))
 
 
