@@ -410,7 +410,7 @@ def finetune(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    """Each model through `inspect eval`, judged against the base's answers, then promoted or not."""
+    """Each model through `inspect eval`, judged against the base's answers, promoted or not."""
     work: Path = args.work
     log = work / "evaluate.log"
     task = "examples/word_problems/word_problems.py"  # Inspect takes task files relative to the cwd
