@@ -184,6 +184,7 @@ class ExecutionPool:
             "cgroups": cgroups,
             "scratch_mb": scratch_mb,
             "hidden": _world_writable() if jail and namespaces else [],
+            "limits": Limits().as_dict(),  # what each worker's first candidate is started with
         }
         self._idle: queue.SimpleQueue[_WorkerProcess] = queue.SimpleQueue()
         self._workers: list[_WorkerProcess] = []

@@ -23,6 +23,12 @@ memory. Layers, each used where the host allows it and reported back (``Isolatio
      running ``_candidate`` (without a jail, ``_candidate.serve`` in the fork);
    - the checker (``_checker``): the other uid, not dumpable, runs the tests with
      the candidate behind a data-only proxy and sends the verdict here.
+   With a jail and a PID namespace the candidate is started one execution ahead: at
+   start, then after each execution has been torn down and before its answer is sent,
+   the next execution's group, tmpfs, uids and candidate are set up exactly as above,
+   and the candidate's fresh interpreter waits for its code while the request is on its
+   way; only the checker is forked when the request comes (a request with other limits
+   than the prepared ones discards that candidate and starts its own).
 3. Supervision here: the wall-clock deadline, the checker's verdict (the only
    thing read: nothing the code writes reaches this process), then the whole
    tree and group killed, the tmpfs detached and the group removed.
@@ -117,6 +123,19 @@ def send(fd: int, message: Any) -> None:
         data = data[os.write(fd, data) :]
 
 
+class _Prepared:
+    """One execution's resources before its request: the candidate is already running."""
+
+    def __init__(self, limits: dict[str, Any], checker_uid: int) -> None:
+        self.limits = limits
+        self.checker_uid = checker_uid
+        self.workdir = ""
+        self.groups: list[str] = []
+        self.fds: list[int] = []
+        self.candidate = 0
+        self.parent_fds: tuple[int, int, int, int, int] = (-1, -1, -1, -1, -1)
+
+
 class Worker:
     """The worker proper: holds the isolation facts and runs executions one at a time."""
 
@@ -176,6 +195,7 @@ class Worker:
         )
         self.scratch = tempfile.mkdtemp(prefix="cogumi-worker-")
         self.keyring = _namespaces.join_fresh_session_keyring()
+        self.prepared: _Prepared | None = None
 
     def _read_paths(self) -> list[str]:
         paths = [*_jail.SYSTEM_PATHS, *_jail.ETC_PATHS]
@@ -230,48 +250,26 @@ class Worker:
 
     def execute(self, request: dict[str, Any]) -> dict[str, Any]:
         limits = request["limits"]
-        code_uid, checker_uid = self._identities()
-        name = f"cogumi-exec-{secrets.token_hex(8)}"
-        fds: list[int] = []
-        groups: list[str] = []
-        workdir = ""
+        started = time.monotonic()
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None and prepared.limits != limits:
+            self._discard(prepared)
+            prepared = None
+        if prepared is None:
+            prepared = self._prepare(limits)
+        fds, groups = prepared.fds, prepared.groups
+        candidate = prepared.candidate
+        out, err, call_w, answer_r, setup_r = prepared.parent_fds
         try:
-            if self.jail is not None:
-                self.jail.mount_scratch(self.scratch_mb, code_uid, code_uid)
-                workdir = os.path.join(self.jail.scratch, name)
-                code_workdir = "/tmp/" + name
-            else:
-                workdir = os.path.join(self.scratch, name)
-                code_workdir = workdir
-            os.mkdir(workdir, 0o700)
-            if self.root:
-                os.chown(workdir, code_uid, code_uid)
-            try:
-                groups = self.cgroups.create(
-                    name, int(limits["memory_mb"]), int(limits["max_processes"])
-                )
-            except OSError:
-                groups = []
-            out, err = self._capture_file(), self._capture_file()
-            fds += [out, err]
-            call_r, call_w = os.pipe()
-            answer_r, answer_w = os.pipe()
             verdict_r, verdict_w = os.pipe()
-            setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
-            fds += [call_r, call_w, answer_r, answer_w, verdict_r, verdict_w, setup_r, setup_w]
-            started = time.monotonic()
+            fds += [verdict_r, verdict_w]
             deadline = started + float(limits["timeout_s"])
-            candidate = os.fork()
-            if candidate == 0:
-                self._candidate_child(
-                    limits, groups, code_workdir, code_uid, (out, err, call_r, answer_w), setup_w
-                )
             checker = os.fork()
             if checker == 0:
                 self._checker_child(
-                    request, checker_uid, (call_w, answer_r, verdict_w), deadline + 1.0
+                    request, prepared.checker_uid, (call_w, answer_r, verdict_w), deadline + 1.0
                 )
-            for fd in (call_r, answer_w, setup_w, call_w, answer_r, verdict_w):  # the children's
+            for fd in (call_w, answer_r, verdict_w):  # the checker's
                 fds.remove(fd)
                 os.close(fd)
             verdict, timed_out = self._supervise(checker, verdict_r, deadline)
@@ -295,12 +293,7 @@ class Worker:
             stdout, stdout_cut = _head(out, int(limits["output_bytes"]))
             stderr, stderr_cut = _head(err, int(limits["output_bytes"]))
         finally:
-            for fd in fds:
-                os.close(fd)
-            if self.jail is not None:
-                self.jail.unmount_scratch()
-            elif workdir:
-                _remove_tree(workdir)
+            self._release(prepared)
         return {
             "outcome": outcome,
             "detail": detail,
@@ -313,6 +306,96 @@ class Worker:
             "calls": int(verdict.get("calls", 0)) if verdict else 0,
             "isolation": self.isolation(),
         }
+
+    def prestart(self, limits: dict[str, Any]) -> None:
+        """Start the next execution's candidate now, with ``limits`` (the last execution's,
+        or the pool's defaults at start).
+
+        Only with a jail (the candidate is a fresh interpreter, whose start is then off the
+        next execution's critical path) and in our PID namespace (so that it ends with this
+        worker, however the worker ends). It is exactly the candidate ``execute`` would
+        start: every layer is in place before its interpreter starts, its memory never held
+        a request, and it only waits for its code. A request with other limits discards it.
+        """
+        if self.jail is None or not self.pid_namespace or self.prepared is not None:
+            return
+        self.prepared = self._prepare(limits)
+
+    def close(self) -> None:
+        if self.prepared is not None:
+            prepared, self.prepared = self.prepared, None
+            self._discard(prepared)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.cgroups.close()
+
+    def _prepare(self, limits: dict[str, Any]) -> _Prepared:
+        """Scratch directory, control group and capture files for one execution, and its
+        candidate, forked and confined (it then waits for the code on its call channel)."""
+        code_uid, checker_uid = self._identities()
+        name = f"cogumi-exec-{secrets.token_hex(8)}"
+        prepared = _Prepared(limits, checker_uid)
+        try:
+            if self.jail is not None:
+                self.jail.mount_scratch(self.scratch_mb, code_uid, code_uid)
+                prepared.workdir = os.path.join(self.jail.scratch, name)
+                code_workdir = "/tmp/" + name
+            else:
+                prepared.workdir = os.path.join(self.scratch, name)
+                code_workdir = prepared.workdir
+            os.mkdir(prepared.workdir, 0o700)
+            if self.root:
+                os.chown(prepared.workdir, code_uid, code_uid)
+            try:
+                prepared.groups = self.cgroups.create(
+                    name, int(limits["memory_mb"]), int(limits["max_processes"])
+                )
+            except OSError:
+                prepared.groups = []
+            fds = prepared.fds
+            out, err = self._capture_file(), self._capture_file()
+            fds += [out, err]
+            call_r, call_w = os.pipe()
+            answer_r, answer_w = os.pipe()
+            setup_r, setup_w = os.pipe2(os.O_CLOEXEC)
+            fds += [call_r, call_w, answer_r, answer_w, setup_r, setup_w]
+            candidate = os.fork()
+            if candidate == 0:
+                self._candidate_child(
+                    limits,
+                    prepared.groups,
+                    code_workdir,
+                    code_uid,
+                    (out, err, call_r, answer_w),
+                    setup_w,
+                )
+            prepared.candidate = candidate
+            for fd in (call_r, answer_w, setup_w):  # the candidate's
+                fds.remove(fd)
+                os.close(fd)
+            prepared.parent_fds = (out, err, call_w, answer_r, setup_r)
+        except BaseException:
+            self._discard(prepared)
+            raise
+        return prepared
+
+    def _discard(self, prepared: _Prepared) -> None:
+        """End a prepared candidate that will not run (never raises for a dead one)."""
+        try:
+            if prepared.candidate:
+                self._kill_tree(prepared.candidate, prepared.groups)
+                os.waitpid(prepared.candidate, 0)
+                self._reap_all(prepared.groups)
+        finally:
+            self._release(prepared)
+
+    def _release(self, prepared: _Prepared) -> None:
+        for fd in prepared.fds:
+            os.close(fd)
+        prepared.fds.clear()
+        if self.jail is not None:
+            self.jail.unmount_scratch()
+        elif prepared.workdir:
+            _remove_tree(prepared.workdir)
 
     def _capture_file(self) -> int:
         try:
@@ -630,18 +713,28 @@ def _head(fd: int, limit: int) -> tuple[str, bool]:
     return data.decode("utf-8", "replace"), size > limit
 
 
+def _prestart(worker: Worker, limits: Any) -> None:
+    """The next candidate, started now (``Worker.prestart``) when the limits are known."""
+    if not isinstance(limits, dict):
+        return
+    try:
+        worker.prestart(limits)
+    except Exception:  # the next execution sets itself up (and reports what fails)
+        worker.prepared = None
+
+
 def main(argv: list[str]) -> None:
     options = json.loads(argv[1]) if len(argv) > 1 else {}
     worker = Worker(options)
     # Long-lived objects out of the collector's sight: a collection in a child would
     # otherwise touch (and so copy) every page of the worker's heap.
     gc.freeze()
+    _prestart(worker, options.get("limits"))
     send(1, {"ready": True, "isolation": worker.isolation()})
     while True:
         request = receive(0)
         if request is None:  # the pool closed our stdin
-            shutil.rmtree(worker.scratch, ignore_errors=True)
-            worker.cgroups.close()
+            worker.close()
             return
         try:
             response = worker.execute(request)
@@ -651,6 +744,8 @@ def main(argv: list[str]) -> None:
                 "detail": f"{type(exc).__name__}: {exc}",
                 "isolation": worker.isolation(),
             }
+        # Before the answer: when the pool hears back, this worker is as it was at start.
+        _prestart(worker, request.get("limits"))
         send(1, response)
 
 
