@@ -24,7 +24,7 @@ express rather than guess.
 
 from __future__ import annotations
 
-import os
+import posix  # not os, whose import costs a fresh interpreter ~0.8 ms
 
 TYPE_CHECKING = False  # no typing import: a fresh interpreter loads this for every execution
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def write_frame(fd: int, text: str) -> None:
     body = text.encode("utf-8", "surrogatepass")
     data = len(body).to_bytes(4, "big") + body
     while data:
-        data = data[os.write(fd, data) :]
+        data = data[posix.write(fd, data) :]
 
 
 def write_message(fd: int, message: dict[str, Any]) -> None:
@@ -171,7 +171,7 @@ def read_exact(fd: int, size: int) -> bytes | None:
     """``size`` bytes from ``fd``, or None at end of stream."""
     chunks, remaining = [], size
     while remaining:
-        chunk = os.read(fd, min(remaining, 1 << 20))
+        chunk = posix.read(fd, min(remaining, 1 << 20))
         if not chunk:
             return None
         chunks.append(chunk)

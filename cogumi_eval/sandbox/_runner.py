@@ -28,7 +28,7 @@ process is the answer to it. The programs are in the log for inspection.
 from __future__ import annotations
 
 import builtins
-import os
+import posix  # not os: the candidate's fresh interpreter would import it
 import sys
 
 TYPE_CHECKING = False  # no typing import: a fresh interpreter loads this for every execution
@@ -44,9 +44,9 @@ _EFBIG = 27
 _DETAIL_CHARS = 400
 
 # Bound now: code under test may replace os.write, json.dumps or builtins later.
-_write = os.write
-_read = os.read
-_exit = os._exit
+_write = posix.write
+_read = posix.read
+_exit = posix._exit
 _dumps: Callable[..., str] = repr  # json.dumps, bound in main() before the code runs
 _isinstance = isinstance
 _AssertionError = AssertionError
@@ -208,6 +208,7 @@ def run_program(
 def main(argv: list[str]) -> NoReturn:
     """Script mode for Inspect sandboxes: ``_runner.py CODE_FILE TESTS_FILE LIMITS_JSON``."""
     import json
+    import os
 
     global _dumps
     _dumps = json.dumps

@@ -79,7 +79,7 @@ CANDIDATE_SCRIPT = str(Path(__file__).with_name("_candidate.py"))
 PRELOAD = (
     "abc array base64 binascii bisect calendar cmath collections copy dataclasses datetime "
     "decimal enum fractions functools hashlib heapq itertools json math numbers operator "
-    "random re statistics string struct textwrap typing unicodedata"
+    "random re resource statistics string struct textwrap typing unicodedata"
 ).split()
 for _name in PRELOAD:
     try:
