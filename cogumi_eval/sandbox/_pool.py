@@ -143,8 +143,9 @@ class ExecutionPool:
     """Runs programs in Cogumi's local sandbox, in parallel across cores.
 
     Each worker is a small Python process started once (in its own network, PID
-    and mount namespaces where the host allows); it forks a fresh, confined
-    child for every execution, so start-up costs a fork, not an interpreter.
+    and mount namespaces where the host allows); it starts a fresh, confined
+    candidate for every execution, one execution ahead (so that a fresh
+    interpreter's start is not waited for), and forks the checker on request.
     See ``cogumi_eval/sandbox/_worker.py`` for the layers and ``_runner.py`` for
     how a pass is proved.
 
@@ -312,8 +313,9 @@ _default_lock = threading.Lock()
 
 IN_FLIGHT_PER_CORE = 2
 """Executions the process-wide pool runs at once per core: each one waits on round trips
-between its checker and its candidate (and on a fresh interpreter's start), so with one per
-core the cores sit idle about half the time (``benchmarks/humaneval_exec.py`` measures both)."""
+between its checker and its candidate, so with one per core the cores sit partly idle; three
+or four per core measured no faster on two shared cores (``benchmarks/humaneval_exec.py``
+measures one and two)."""
 
 
 def default_pool() -> ExecutionPool:
