@@ -24,10 +24,10 @@ from ._code_extract import ExtractedCode, extract_code
 from ._code_run import check_sandbox, run_program, task_sandbox
 from ._common import dataset_metadata
 
-CHAT_PROMPT = """Complete the following Python function. Reply with the complete function, signature included, in a single ```python code block.
-
-```python
-{prompt}```"""
+CHAT_PROMPT = (
+    "Complete the following Python function. Reply with the complete function, signature "
+    "included, in a single ```python code block.\n\n```python\n{prompt}```"
+)
 
 STYLES = ("chat", "completion")
 EMPTY = "empty"
@@ -148,7 +148,8 @@ def humaneval_tests(timeout: float = 10.0, memory_mb: int = 1024, sandbox: str =
         )
         result = await run_program(program, limits, sandbox)
         if result.outcome is Outcome.SANDBOX_ERROR:
-            # Not the model's fault: an error (retryable with `inspect eval-retry`), not a wrong answer.
+            # Not the model's fault: an error (retryable with `inspect eval-retry`), not a wrong
+            # answer.
             raise SandboxError(f"the sandbox could not run {state.sample_id}: {result.detail}")
         return _score(extracted, result, limits)
 

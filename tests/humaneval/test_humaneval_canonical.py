@@ -25,7 +25,7 @@ def _outcomes(problems: list[HumanEvalProblem], answer_for) -> dict[str, Outcome
         )
         for p in problems
     ]
-    return {p.id: r.outcome for p, r in zip(problems, default_pool().map(programs))}
+    return {p.id: r.outcome for p, r in zip(problems, default_pool().map(programs), strict=True)}
 
 
 def test_every_canonical_body_passes(problems: list[HumanEvalProblem]) -> None:

@@ -58,7 +58,8 @@ CASES = {
         "function",
     ),
     "helper before function": (
-        "Solution:\n\nimport math\n\ndef plus(x, y):\n    return x + y\n\ndef add(a, b):\n    return plus(a, b)\n\nDone.",
+        "Solution:\n\nimport math\n\ndef plus(x, y):\n    return x + y\n\n"
+        "def add(a, b):\n    return plus(a, b)\n\nDone.",
         "function",
     ),
     "uses helper from prompt": (

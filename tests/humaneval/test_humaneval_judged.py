@@ -28,9 +28,13 @@ def _broken(prompt: str) -> str:
 
 
 def _grader_prefers_working_code() -> object:
-    def respond(messages: list[ChatMessage], tools: object, tool_choice: object, config: GenerateConfig) -> ModelOutput:
+    def respond(
+        messages: list[ChatMessage], tools: object, tool_choice: object, config: GenerateConfig
+    ) -> ModelOutput:
         text = next((m.text for m in reversed(messages) if m.role == "user"), "")
-        answers = dict(re.findall(r"(?:Solution|Answer|Completion) ([AB]):\n<<<\n(.*?)\n>>>", text, re.S))
+        answers = dict(
+            re.findall(r"(?:Solution|Answer|Completion) ([AB]):\n<<<\n(.*?)\n>>>", text, re.S)
+        )
         if len(answers) < 2:
             return model_output("OK", "mockllm/judge")  # the grader-version probe
         broken = {label: "NotImplementedError" in body for label, body in answers.items()}
@@ -55,7 +59,9 @@ def baseline_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return store
 
 
-def test_judged_humaneval_scores_outcome_and_verdict_over_epochs(baseline_store: Path, tmp_path: Path) -> None:
+def test_judged_humaneval_scores_outcome_and_verdict_over_epochs(
+    baseline_store: Path, tmp_path: Path
+) -> None:
     [log] = inspect_eval(
         humaneval(judge="pairwise", baseline=BASELINE, epochs=2, k=1),
         model=scripted_model(_broken),

@@ -139,7 +139,8 @@ def test_empty_answer_is_incorrect_and_says_empty(tmp_path: Path) -> None:
         ("```python\ndef has_close_elements(numbers, threshold)\n    return True\n```", "syntax"),
         ("    import sys\n    sys.exit(0)\n", "exit"),  # the function exits when the tests call it
         (
-            "```python\ndef has_close_elements(numbers, threshold):\n    return True\n\nimport os\nos._exit(0)\n```",
+            "```python\ndef has_close_elements(numbers, threshold):\n    return True\n\n"
+            "import os\nos._exit(0)\n```",
             "exit",
         ),
     ],

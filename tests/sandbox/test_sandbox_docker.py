@@ -36,7 +36,10 @@ def test_missing_docker_command_is_refused_with_the_fix(monkeypatch: pytest.Monk
 def test_unreachable_docker_engine_is_refused_with_its_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    daemon_down = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+    daemon_down = (
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+        "Is the docker daemon running?"
+    )
     monkeypatch.setattr("cogumi_eval.sandbox._docker.shutil.which", lambda name: "/usr/bin/docker")
     monkeypatch.setattr(
         "cogumi_eval.sandbox._docker.subprocess.run",
@@ -69,7 +72,7 @@ def test_compose_config_has_no_network_and_no_capabilities() -> None:
 
 @pytest.fixture
 def local_env() -> Iterator[LocalSandboxEnvironment]:
-    """Inspect's local sandbox stands in for docker: the same exec/write_file calls, on this host."""
+    """Inspect's local sandbox stands in for docker: the same exec/write_file calls, here."""
     env = LocalSandboxEnvironment()
     yield env
     env.directory.cleanup()

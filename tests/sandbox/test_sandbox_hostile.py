@@ -1,4 +1,5 @@
-"""Hostile code: each attempt is scored a failure with its reason, the harness runs on, the host is untouched."""
+"""Hostile code: each attempt is scored a failure with its reason, the harness runs on, the host
+is untouched."""
 
 from __future__ import annotations
 

@@ -113,7 +113,11 @@ def test_printing_a_fake_proof_and_exiting_is_not_a_pass(pool: ExecutionPool) ->
 
 
 def test_guessed_proof_on_the_report_channel_is_not_a_pass(pool: ExecutionPool) -> None:
-    forge = 'import os\nos.write(4, b\'{"event": "proof", "nonce": "00000000000000000000000000000000"}\\n\')\nos._exit(0)\n'
+    forge = (
+        "import os\n"
+        'os.write(4, b\'{"event": "proof", "nonce": "00000000000000000000000000000000"}\\n\')\n'
+        "os._exit(0)\n"
+    )
     assert run(pool, FUNCTION + forge).outcome is Outcome.EXIT
 
 
