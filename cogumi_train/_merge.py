@@ -327,10 +327,6 @@ def merge(
             not fit the base.
         BaseModelNotFoundError: the base named by the adapter is nowhere to be found.
     """
-    import torch
-    from peft import PeftModel
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
     from cogumi_eval.model import check_adapter_base, refuse_quantized_base, resolve_ref
     from cogumi_eval.model import weights_digest as digest_of
     from cogumi_eval.model._lineage import library_versions
@@ -373,6 +369,12 @@ def merge(
             f"the base of adapter {folder} is quantized ({guard.message()}) in a way Cogumi cannot "
             "load as trained (only bitsandbytes 4-bit is supported); retrain on the bf16 base."
         )
+
+    # the inputs are checked: only now load torch, peft and transformers (seconds, and bitsandbytes'
+    # import-time messages), so a wrong folder or a refused merge answers at once
+    import torch
+    from peft import PeftModel
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     where = device or ("cuda" if torch.cuda.is_available() else "cpu")
     out_name = dtype or _stored_dtype(base_path)
