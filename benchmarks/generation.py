@@ -73,12 +73,20 @@ PRESETS: dict[str, dict[str, int]] = {
 SPECIAL = ["<unk>", "<s>", "</s>", "<pad>"]
 
 
-def build_model(folder: Path, preset: str, device: str) -> dict[str, Any]:
-    """Save a random Llama of ``preset`` shape (bf16) and a word-level tokenizer into ``folder``."""
+def random_llama(
+    folder: Path, shape: dict[str, int], device: str, *, eos_never_argmax: bool = False
+) -> int:
+    """Save a random Llama of ``shape`` (bf16, seed 0) and a word-level tokenizer over the words
+    ``w0, w1, ...`` into ``folder``; return its parameter count. ``benchmarks/lora.py`` builds
+    its model here too.
+
+    Args:
+        eos_never_argmax: zero the EOS row of the output layer, so greedy decoding never stops
+            early (a generation benchmark forces its new tokens).
+    """
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    shape = PRESETS[preset]
     words = [f"w{i}" for i in range(shape["vocab_size"] - len(SPECIAL))]
     vocab = {token: i for i, token in enumerate(SPECIAL + words)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
@@ -99,15 +107,24 @@ def build_model(folder: Path, preset: str, device: str) -> dict[str, Any]:
         tie_word_embeddings=False,
     )
     torch.manual_seed(0)
-    with torch.device(device):
+    with torch.device(device):  # random init on the GPU: seconds, not minutes
         model = LlamaForCausalLM(config).to(torch.bfloat16)
-    with torch.no_grad():
-        model.lm_head.weight[config.eos_token_id].zero_()  # EOS logit 0: never the argmax
+    if eos_never_argmax:
+        with torch.no_grad():
+            model.lm_head.weight[config.eos_token_id].zero_()  # EOS logit 0: never the argmax
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     params = sum(p.numel() for p in model.parameters())
     del model
     gc.collect()
+    return params
+
+
+def build_model(folder: Path, preset: str, device: str) -> dict[str, Any]:
+    """Save a random Llama of ``preset`` shape (bf16) and a word-level tokenizer into ``folder``."""
+    shape = PRESETS[preset]
+    words = [f"w{i}" for i in range(shape["vocab_size"] - len(SPECIAL))]
+    params = random_llama(folder, shape, device, eos_never_argmax=True)
     head_dim = shape["hidden_size"] // shape["num_attention_heads"]
     return {
         "preset": preset,

@@ -39,6 +39,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from generation import SPECIAL, random_llama  # noqa: E402  (the same random Llama)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local
 
 PRESETS: dict[str, dict[str, int]] = {
@@ -60,48 +64,13 @@ PRESETS: dict[str, dict[str, int]] = {
         "vocab_size": 2000,
     },
 }
-SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
-
-
-def build_model(folder: Path, preset: dict[str, int], device: str) -> int:
-    """Save a random Llama of ``preset`` (bf16) and a word-level tokenizer; return its size."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    words = SPECIALS + [f"w{i}" for i in range(preset["vocab_size"] - len(SPECIALS))]
-    vocab = {w: i for i, w in enumerate(words)}
-    level = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    level.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=level,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-    )
-    config = LlamaConfig(
-        **preset,
-        max_position_embeddings=4096,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=3,
-        tie_word_embeddings=False,
-        dtype="bfloat16",
-    )
-    torch.manual_seed(0)
-    with torch.device(device):  # random init on the GPU: seconds, not minutes
-        model = LlamaForCausalLM(config).to(torch.bfloat16)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return sum(p.numel() for p in model.parameters())
 
 
 def write_data(
     path: Path, records: int, prompt_tokens: int, response_tokens: int, vocab: int
 ) -> None:
     rng = random.Random(0)
-    first = len(SPECIALS)
+    first = len(SPECIAL)
 
     def words(n: int) -> str:
         return " ".join(f"w{rng.randrange(vocab - first)}" for _ in range(n))
@@ -217,7 +186,7 @@ def main() -> int:
         # weight hashes cached beside the run (and no platformdirs needed on a bare machine)
         os.environ.setdefault("COGUMI_CACHE_DIR", str(work / "cache"))
         started = time.perf_counter()
-        parameters = build_model(work / "base", preset, device)
+        parameters = random_llama(work / "base", preset, device)
         data = work / "data.jsonl"
         write_data(
             data,
