@@ -123,6 +123,12 @@ def send(fd: int, message: Any) -> None:
         data = data[os.write(fd, data) :]
 
 
+# The interpreter itself, resolved before any chroot, not a venv's link to it: a venv may sit
+# under a world-writable folder (/tmp) that the jail hides, and with -S the code needs no
+# site-packages.
+INTERPRETER = os.path.realpath(sys.executable)
+
+
 class _Prepared:
     """One execution's resources before its request: the candidate is already running."""
 
@@ -167,7 +173,17 @@ class Worker:
         self.read_paths = self._read_paths()
         self.jail = None
         self.jail_problem = ""
-        if options.get("jail", True) and self.layers["scratch_mb"]:
+        # The jail's /tmp is each execution's scratch space, so code installed under the host's
+        # /tmp (a checkout or venv there) cannot be seen inside it: no jail then, and the
+        # result says the code is forked instead.
+        under_tmp = [
+            p
+            for p in (os.path.dirname(os.path.realpath(CANDIDATE_SCRIPT)), INTERPRETER)
+            if p == "/tmp" or p.startswith("/tmp/")
+        ]
+        if under_tmp:
+            self.jail_problem = f"{under_tmp[0]} lies under /tmp, which the jail replaces"
+        elif options.get("jail", True) and self.layers["scratch_mb"]:
             try:
                 self.jail = _jail.Jail(self.read_paths, list(options.get("hidden", [])))
                 # The candidate's own modules, compiled once (its interpreter is new each time).
@@ -554,7 +570,7 @@ class Worker:
             else:
                 _namespaces.prctl(_namespaces.PR_SET_NO_NEW_PRIVS, 1)
             if self.jail is not None:
-                python = sys.executable
+                python = INTERPRETER
                 modules = "/cogumi-candidate.marshal"
                 command = [python, "-S", "-s", "-P", "-c", _candidate.BOOTSTRAP, modules]
                 os.execve(python, [*command, "--", *self.sys_path], environ)
